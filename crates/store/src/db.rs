@@ -1,0 +1,211 @@
+//! One store over two backends. Each query is written once, in the SQL both SQLite and
+//! PostgreSQL accept (`$1` placeholders, `RETURNING`, `ON CONFLICT`, `CAST(SUM(..) AS BIGINT)`),
+//! and the [`on_conn!`] macro runs it on whichever connection the transaction holds.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+
+use crate::error::{Result, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open transaction. Dropping it without [`Tx::commit`] rolls everything back, which is
+/// how refused operations leave nothing behind.
+pub struct Tx {
+    pub(crate) inner: TxInner,
+}
+
+pub(crate) enum TxInner {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// Run `$body` with `$c` bound to the transaction's connection, whichever backend it is.
+/// The body is compiled once per backend, so it must only use what both accept.
+macro_rules! on_conn {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.inner {
+            $crate::db::TxInner::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::db::TxInner::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_conn;
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// The database: a connection pool on SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.backend())
+    }
+}
+
+/// A database URL as the user gave it: `sqlite://path`, `sqlite:path`, a bare file path, or
+/// `postgres://...`.
+pub fn classify_url(url: &str) -> Result<(Backend, String)> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_string()))
+    } else if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if rest.is_empty() {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        }
+        Ok((Backend::Sqlite, rest.to_string()))
+    } else if !url.contains("://") && !url.is_empty() {
+        Ok((Backend::Sqlite, url.to_string()))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+impl Store {
+    /// Connect, creating the SQLite file if needed, and bring the schema up to date.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connect without migrating.
+    pub async fn connect(url: &str) -> Result<Store> {
+        let (backend, target) = classify_url(url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::new()
+                    .filename(&target)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // WAL with NORMAL loses no committed transaction on an application crash;
+                    // only a power loss can drop the last commits.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30))
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?;
+                Pool::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(&target)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Store { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A transaction for changes. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`) so two writers queue instead of failing half-way.
+    pub async fn write(&self) -> Result<Tx> {
+        let inner = match &self.pool {
+            Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// A transaction for reads that must see one consistent state across several queries.
+    pub async fn read(&self) -> Result<Tx> {
+        let inner = match &self.pool {
+            Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => TxInner::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
+            ),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Check the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await?,
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?,
+        };
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(classify_url("sqlite://data/t.db").unwrap(), (Backend::Sqlite, "data/t.db".into()));
+        assert_eq!(classify_url("sqlite:t.db").unwrap(), (Backend::Sqlite, "t.db".into()));
+        assert_eq!(classify_url("throughline.db").unwrap(), (Backend::Sqlite, "throughline.db".into()));
+        assert_eq!(classify_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert!(classify_url("mysql://u@h/db").is_err());
+        assert!(classify_url("sqlite://").is_err());
+    }
+}
