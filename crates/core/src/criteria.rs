@@ -83,7 +83,10 @@ impl FromStr for DealField {
             .find(|f| f.as_str() == s.trim())
             .ok_or_else(|| {
                 let names: Vec<_> = DealField::ALL.iter().map(|f| f.as_str()).collect();
-                format!("`{s}` is not a deal field a stage can require; use one of {}", names.join(", "))
+                format!(
+                    "`{s}` is not a deal field a stage can require; use one of {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -105,11 +108,21 @@ pub struct CriterionInput {
 
 impl CriterionInput {
     pub fn checklist(label: &str) -> Self {
-        Self { id: None, kind: CriterionKind::Checklist, label: Some(label.into()), field: None }
+        Self {
+            id: None,
+            kind: CriterionKind::Checklist,
+            label: Some(label.into()),
+            field: None,
+        }
     }
 
     pub fn field(field: DealField) -> Self {
-        Self { id: None, kind: CriterionKind::Field, label: None, field: Some(field.as_str().into()) }
+        Self {
+            id: None,
+            kind: CriterionKind::Field,
+            label: None,
+            field: Some(field.as_str().into()),
+        }
     }
 }
 
@@ -130,8 +143,18 @@ impl CriterionInput {
                 if self.field.is_some() {
                     invalid.push("field", "is only for criteria of kind `field`");
                 }
-                let label = validate::name("label", self.label.as_deref().unwrap_or(""), LABEL_MAX, &mut invalid);
-                CriterionRule { id: self.id, kind: CriterionKind::Checklist, label, field: None }
+                let label = validate::name(
+                    "label",
+                    self.label.as_deref().unwrap_or(""),
+                    LABEL_MAX,
+                    &mut invalid,
+                );
+                CriterionRule {
+                    id: self.id,
+                    kind: CriterionKind::Checklist,
+                    label,
+                    field: None,
+                }
             }
             CriterionKind::Field => {
                 let field = match self.field.as_deref().map(str::parse::<DealField>) {
@@ -145,10 +168,20 @@ impl CriterionInput {
                         None
                     }
                 };
-                let label = validate::optional_text("label", self.label.as_deref(), LABEL_MAX, &mut invalid)
-                    .or_else(|| field.map(|f| f.requirement().to_string()))
-                    .unwrap_or_default();
-                CriterionRule { id: self.id, kind: CriterionKind::Field, label, field }
+                let label = validate::optional_text(
+                    "label",
+                    self.label.as_deref(),
+                    LABEL_MAX,
+                    &mut invalid,
+                )
+                .or_else(|| field.map(|f| f.requirement().to_string()))
+                .unwrap_or_default();
+                CriterionRule {
+                    id: self.id,
+                    kind: CriterionKind::Field,
+                    label,
+                    field,
+                }
             }
         };
         invalid.into_result()?;
@@ -168,7 +201,10 @@ pub fn validate_all(inputs: &[CriterionInput]) -> Result<Vec<CriterionRule>, Inv
             Ok(rule) => {
                 if let Some(field) = rule.field {
                     if !fields.insert(field) {
-                        invalid.push(format!("criteria[{i}].field"), format!("`{field}` is already required"));
+                        invalid.push(
+                            format!("criteria[{i}].field"),
+                            format!("`{field}` is already required"),
+                        );
                     }
                 }
                 if let Some(id) = rule.id {
@@ -214,7 +250,12 @@ impl CriterionKind {
 
 impl Criterion {
     pub fn from_rule(id: CriterionId, rule: &CriterionRule) -> Self {
-        Self { id, kind: rule.kind, label: rule.label.clone(), field: rule.field }
+        Self {
+            id,
+            kind: rule.kind,
+            label: rule.label.clone(),
+            field: rule.field,
+        }
     }
 }
 
@@ -263,7 +304,12 @@ mod tests {
         assert_eq!(rules[1].field, Some(DealField::ExpectedCloseDate));
         assert_eq!(rules[1].label, "Expected close date is set");
         assert!(serde_json::from_str::<CriterionInput>(r#"{"kind":"vibe","label":"x"}"#).is_err());
-        assert!(serde_json::from_str::<CriterionInput>(r#"{"kind":"checklist","label":"x","colour":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<CriterionInput>(
+                r#"{"kind":"checklist","label":"x","colour":1}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -271,20 +317,36 @@ mod tests {
         let inputs = vec![
             CriterionInput::checklist("ok"),
             CriterionInput::checklist(" "),
-            CriterionInput { field: Some("colour".into()), ..CriterionInput::field(DealField::Value) },
+            CriterionInput {
+                field: Some("colour".into()),
+                ..CriterionInput::field(DealField::Value)
+            },
             CriterionInput::field(DealField::Value),
             CriterionInput::field(DealField::Value),
-            CriterionInput { field: None, ..CriterionInput::field(DealField::Value) },
+            CriterionInput {
+                field: None,
+                ..CriterionInput::field(DealField::Value)
+            },
         ];
         let err = validate_all(&inputs).unwrap_err();
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["criteria[1].label", "criteria[2].field", "criteria[4].field", "criteria[5].field"]);
+        assert_eq!(
+            fields,
+            [
+                "criteria[1].label",
+                "criteria[2].field",
+                "criteria[4].field",
+                "criteria[5].field"
+            ]
+        );
         assert!(err.errors[1].message.contains("expected_close_date"));
     }
 
     #[test]
     fn unmet_lists_unchecked_items_and_empty_fields() {
-        let rule = |input: CriterionInput| Criterion::from_rule(CriterionId::new(), &input.validate().unwrap());
+        let rule = |input: CriterionInput| {
+            Criterion::from_rule(CriterionId::new(), &input.validate().unwrap())
+        };
         let budget = rule(CriterionInput::checklist("Budget"));
         let close = rule(CriterionInput::field(DealField::ExpectedCloseDate));
         let value = rule(CriterionInput::field(DealField::Value));

@@ -51,7 +51,9 @@ impl FromStr for DealStatus {
             "open" => Ok(DealStatus::Open),
             "won" => Ok(DealStatus::Won),
             "lost" => Ok(DealStatus::Lost),
-            other => Err(format!("`{other}` is not a deal status: use open, won or lost")),
+            other => Err(format!(
+                "`{other}` is not a deal status: use open, won or lost"
+            )),
         }
     }
 }
@@ -89,7 +91,11 @@ pub struct Deal {
 }
 
 /// Optional text fields shared by deals and leads.
-pub(crate) fn checked_text(field: &str, raw: Option<&str>, invalid: &mut Invalid) -> Option<String> {
+pub(crate) fn checked_text(
+    field: &str,
+    raw: Option<&str>,
+    invalid: &mut Invalid,
+) -> Option<String> {
     validate::optional_text(field, raw, TEXT_MAX, invalid)
 }
 
@@ -290,7 +296,11 @@ pub(crate) mod tests {
 
     #[test]
     fn new_deals_are_trimmed_and_checked() {
-        let bad = NewDeal { title: "  ".into(), value: -1, ..Default::default() };
+        let bad = NewDeal {
+            title: "  ".into(),
+            value: -1,
+            ..Default::default()
+        };
         let err = bad.validate().unwrap_err();
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["title", "value", "pipeline_id"]);
@@ -312,7 +322,8 @@ pub(crate) mod tests {
         let mut deal = sample_deal();
         deal.source = Some("Web".into());
         deal.campaign = Some("Spring".into());
-        let patch: DealPatch = serde_json::from_str(r#"{"version":1,"source":null,"value":900}"#).unwrap();
+        let patch: DealPatch =
+            serde_json::from_str(r#"{"version":1,"source":null,"value":900}"#).unwrap();
         let next = patch.apply(&deal).unwrap();
         assert_eq!(next.source, None, "null clears");
         assert_eq!(next.campaign.as_deref(), Some("Spring"), "absent keeps");

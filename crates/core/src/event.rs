@@ -57,6 +57,8 @@ event_kinds! {
     StageUpdated = 511 => "stage.updated",
     StageArchived = 512 => "stage.archived",
     StagesReordered = 513 => "stage.reordered",
+    ActivityCreated = 700 => "activity.created",
+    ActivityUpdated = 701 => "activity.updated",
     UserCreated = 600 => "user.created",
     UserUpdated = 601 => "user.updated",
     TokenCreated = 610 => "token.created",

@@ -42,7 +42,9 @@ impl FromStr for LeadStatus {
             "open" => Ok(LeadStatus::Open),
             "qualified" => Ok(LeadStatus::Qualified),
             "disqualified" => Ok(LeadStatus::Disqualified),
-            other => Err(format!("`{other}` is not a lead status: use open, qualified or disqualified")),
+            other => Err(format!(
+                "`{other}` is not a lead status: use open, qualified or disqualified"
+            )),
         }
     }
 }

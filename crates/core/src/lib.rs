@@ -3,6 +3,7 @@
 //! Nothing here performs I/O: every function works on plain data so that it can be unit- and
 //! property-tested without a database.
 
+pub mod activity;
 pub mod criteria;
 pub mod deal;
 pub mod event;

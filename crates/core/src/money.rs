@@ -103,25 +103,46 @@ impl Money {
             return Err(format!("`{text}` is not an amount"));
         }
         if frac.len() > exp as usize && frac[exp as usize..].chars().any(|c| c != '0') {
-            return Err(format!("`{text}` has more than {exp} decimals for {currency}"));
+            return Err(format!(
+                "`{text}` has more than {exp} decimals for {currency}"
+            ));
         }
         let scale = 10i64.pow(exp);
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| format!("`{text}` is too large"))? };
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole
+                .parse()
+                .map_err(|_| format!("`{text}` is too large"))?
+        };
         let mut frac_digits: String = frac.chars().take(exp as usize).collect();
         while frac_digits.len() < exp as usize {
             frac_digits.push('0');
         }
-        let frac: i64 = if frac_digits.is_empty() { 0 } else { frac_digits.parse().map_err(|_| format!("`{text}` is not an amount"))? };
+        let frac: i64 = if frac_digits.is_empty() {
+            0
+        } else {
+            frac_digits
+                .parse()
+                .map_err(|_| format!("`{text}` is not an amount"))?
+        };
         let amount = whole
             .checked_mul(scale)
             .and_then(|w| w.checked_add(frac))
             .ok_or_else(|| format!("`{text}` is too large"))?;
-        Ok(Money::new(if negative { -amount } else { amount }, currency))
+        Ok(Money::new(
+            if negative { -amount } else { amount },
+            currency,
+        ))
     }
 
     /// Major units with grouping: `12,400.00 EUR`.
     pub fn display(&self) -> String {
-        format!("{} {}", format_minor(self.amount, self.currency.exponent()), self.currency)
+        format!(
+            "{} {}",
+            format_minor(self.amount, self.currency.exponent()),
+            self.currency
+        )
     }
 }
 
@@ -141,7 +162,11 @@ pub fn format_minor(amount: i64, exponent: u32) -> String {
     if exponent == 0 {
         format!("{sign}{grouped}")
     } else {
-        format!("{sign}{grouped}.{:0width$}", abs % scale, width = exponent as usize)
+        format!(
+            "{sign}{grouped}.{:0width$}",
+            abs % scale,
+            width = exponent as usize
+        )
     }
 }
 
@@ -167,12 +192,20 @@ mod tests {
     #[test]
     fn major_amounts_become_minor_units() {
         let eur = Currency::EUR;
-        assert_eq!(Money::parse_major("12,400.50", eur).unwrap().amount, 1_240_050);
+        assert_eq!(
+            Money::parse_major("12,400.50", eur).unwrap().amount,
+            1_240_050
+        );
         assert_eq!(Money::parse_major("12400", eur).unwrap().amount, 1_240_000);
         assert_eq!(Money::parse_major("0.5", eur).unwrap().amount, 50);
         assert_eq!(Money::parse_major("-3.10", eur).unwrap().amount, -310);
         assert_eq!(Money::parse_major("1.500", eur).unwrap().amount, 150);
-        assert_eq!(Money::parse_major("500", "JPY".parse().unwrap()).unwrap().amount, 500);
+        assert_eq!(
+            Money::parse_major("500", "JPY".parse().unwrap())
+                .unwrap()
+                .amount,
+            500
+        );
         assert!(Money::parse_major("1.234", eur).is_err());
         assert!(Money::parse_major("abc", eur).is_err());
         assert!(Money::parse_major("", eur).is_err());

@@ -3,13 +3,18 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub fn serialize<T: Serialize, S: Serializer>(value: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<T: Serialize, S: Serializer>(
+    value: &Option<Option<T>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match value {
         None => s.serialize_none(),
         Some(inner) => inner.serialize(s),
     }
 }
 
-pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }

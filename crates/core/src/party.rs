@@ -60,7 +60,8 @@ impl OrganizationPatch {
             next.name = validate::name("name", name, NAME_MAX, &mut invalid);
         }
         if let Some(domain) = &self.domain {
-            next.domain = validate::optional_text("domain", domain.as_deref(), 253, &mut invalid).map(|d| d.to_lowercase());
+            next.domain = validate::optional_text("domain", domain.as_deref(), 253, &mut invalid)
+                .map(|d| d.to_lowercase());
         }
         if let Some(owner) = self.owner_id {
             next.owner_id = owner;

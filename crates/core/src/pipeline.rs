@@ -63,12 +63,21 @@ impl StageSettings {
         }
         if let Some(days) = rot_days {
             if !(1..=3650).contains(&days) {
-                invalid.push("rot_days", "must be between 1 and 3650 days, or null for never");
+                invalid.push(
+                    "rot_days",
+                    "must be between 1 and 3650 days, or null for never",
+                );
             }
         }
-        let description = validate::optional_text("description", description, DESCRIPTION_MAX, &mut invalid);
+        let description =
+            validate::optional_text("description", description, DESCRIPTION_MAX, &mut invalid);
         invalid.into_result()?;
-        Ok(Self { name, probability, rot_days, description })
+        Ok(Self {
+            name,
+            probability,
+            rot_days,
+            description,
+        })
     }
 }
 
@@ -133,7 +142,11 @@ pub struct StagePatch {
 /// `value × probability / 100`, rounded half away from zero, in the same minor units.
 pub fn weighted_value(value: i64, probability: i64) -> i64 {
     let product = i128::from(value) * i128::from(probability);
-    let rounded = if product >= 0 { (product + 50) / 100 } else { (product - 50) / 100 };
+    let rounded = if product >= 0 {
+        (product + 50) / 100
+    } else {
+        (product - 50) / 100
+    };
     i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN })
 }
 
@@ -155,7 +168,8 @@ mod tests {
         let err = StageSettings::validate(" ", 101, Some(0), None).unwrap_err();
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "probability", "rot_days"]);
-        let ok = StageSettings::validate("Qualified", 20, Some(14), Some("  Budget known ")).unwrap();
+        let ok =
+            StageSettings::validate("Qualified", 20, Some(14), Some("  Budget known ")).unwrap();
         assert_eq!(ok.description.as_deref(), Some("Budget known"));
     }
 }

@@ -40,7 +40,9 @@ impl FromStr for Role {
             "admin" => Ok(Role::Admin),
             "manager" => Ok(Role::Manager),
             "rep" => Ok(Role::Rep),
-            other => Err(format!("`{other}` is not a role: use admin, manager or rep")),
+            other => Err(format!(
+                "`{other}` is not a role: use admin, manager or rep"
+            )),
         }
     }
 }
@@ -55,10 +57,16 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub const SYSTEM: Actor = Actor { user_id: None, role: Role::Admin };
+    pub const SYSTEM: Actor = Actor {
+        user_id: None,
+        role: Role::Admin,
+    };
 
     pub fn user(user_id: UserId, role: Role) -> Self {
-        Self { user_id: Some(user_id), role }
+        Self {
+            user_id: Some(user_id),
+            role,
+        }
     }
 
     pub fn is_admin(&self) -> bool {

@@ -96,7 +96,13 @@ pub fn assemble(
             })
         })
         .collect();
-    Snapshot { pipeline_id, at, currency, stages: rows, total }
+    Snapshot {
+        pipeline_id,
+        at,
+        currency,
+        stages: rows,
+        total,
+    }
 }
 
 #[cfg(test)]
@@ -125,8 +131,20 @@ mod tests {
         let old = stage("Old", 3, 70, true);
         let gone = stage("Gone", 4, 90, true);
         let tallies = HashMap::from([
-            (proposal.id, Tally { count: 2, value: 1_000 }),
-            (old.id, Tally { count: 1, value: 10 }),
+            (
+                proposal.id,
+                Tally {
+                    count: 2,
+                    value: 1_000,
+                },
+            ),
+            (
+                old.id,
+                Tally {
+                    count: 1,
+                    value: 10,
+                },
+            ),
         ]);
         let snap = assemble(
             PipelineId::new(),
@@ -136,10 +154,21 @@ mod tests {
             &tallies,
         );
         let names: Vec<_> = snap.stages.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["Lead in", "Proposal", "Old"], "empty archived stages are left out");
+        assert_eq!(
+            names,
+            ["Lead in", "Proposal", "Old"],
+            "empty archived stages are left out"
+        );
         assert_eq!(snap.stages[0].count, 0);
         assert_eq!(snap.stages[1].weighted_value, 500);
         assert_eq!(snap.stages[2].weighted_value, 7);
-        assert_eq!(snap.total, SnapshotTotal { count: 3, value: 1_010, weighted_value: 507 });
+        assert_eq!(
+            snap.total,
+            SnapshotTotal {
+                count: 3,
+                value: 1_010,
+                weighted_value: 507
+            }
+        );
     }
 }

@@ -12,7 +12,11 @@ pub fn to_ms(at: Timestamp) -> i64 {
 /// Milliseconds since the epoch as an instant. Out-of-range values (only possible from a
 /// corrupted row) clamp to the nearest representable instant rather than panic.
 pub fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 { Timestamp::MIN } else { Timestamp::MAX })
+    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
 /// Truncate to whole milliseconds, the precision we store, so that what is returned after a

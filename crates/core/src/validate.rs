@@ -74,7 +74,12 @@ pub fn name(field: &str, raw: &str, max: usize, invalid: &mut Invalid) -> String
 }
 
 /// An optional free-text field: blank becomes `None`.
-pub fn optional_text(field: &str, raw: Option<&str>, max: usize, invalid: &mut Invalid) -> Option<String> {
+pub fn optional_text(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+    invalid: &mut Invalid,
+) -> Option<String> {
     let trimmed = raw.map(str::trim).filter(|s| !s.is_empty())?;
     if trimmed.chars().count() > max {
         invalid.push(field, format!("must be at most {max} characters"));
@@ -122,9 +127,19 @@ mod tests {
     #[test]
     fn emails_are_lowercased_and_checked() {
         let mut invalid = Invalid::new();
-        assert_eq!(email("email", " Ana@Example.COM ", &mut invalid), "ana@example.com");
+        assert_eq!(
+            email("email", " Ana@Example.COM ", &mut invalid),
+            "ana@example.com"
+        );
         assert!(invalid.is_empty());
-        for bad in ["ana", "ana@", "@example.com", "ana@example", "a b@example.com", "ana@example."] {
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "ana@example.",
+        ] {
             let mut invalid = Invalid::new();
             email("email", bad, &mut invalid);
             assert_eq!(invalid.errors.len(), 1, "{bad} should be refused");

@@ -52,6 +52,24 @@ macro_rules! on_conn {
 }
 pub(crate) use on_conn;
 
+/// Like [`on_conn!`] for a statement run with `.execute(..)`: yields the number of rows it
+/// changed, whichever backend ran it.
+macro_rules! exec {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.inner {
+            $crate::db::TxInner::Sqlite(t) => {
+                let $c = &mut **t;
+                $body.map(|r| r.rows_affected())
+            }
+            $crate::db::TxInner::Postgres(t) => {
+                let $c = &mut **t;
+                $body.map(|r| r.rows_affected())
+            }
+        }
+    };
+}
+pub(crate) use exec;
+
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self.inner {
@@ -87,7 +105,10 @@ pub fn classify_url(url: &str) -> Result<(Backend, String)> {
     let url = url.trim();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok((Backend::Postgres, url.to_string()))
-    } else if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    } else if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         if rest.is_empty() {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         }
@@ -172,7 +193,8 @@ impl Store {
         let inner = match &self.pool {
             Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin().await?),
             Pool::Postgres(pool) => TxInner::Postgres(
-                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
             ),
         };
         Ok(Tx { inner })
@@ -181,9 +203,9 @@ impl Store {
     /// Check the database answers.
     pub async fn ping(&self) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await?,
-            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?,
-        };
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+        }
         Ok(())
     }
 
@@ -201,10 +223,22 @@ mod tests {
 
     #[test]
     fn urls_pick_the_backend() {
-        assert_eq!(classify_url("sqlite://data/t.db").unwrap(), (Backend::Sqlite, "data/t.db".into()));
-        assert_eq!(classify_url("sqlite:t.db").unwrap(), (Backend::Sqlite, "t.db".into()));
-        assert_eq!(classify_url("throughline.db").unwrap(), (Backend::Sqlite, "throughline.db".into()));
-        assert_eq!(classify_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert_eq!(
+            classify_url("sqlite://data/t.db").unwrap(),
+            (Backend::Sqlite, "data/t.db".into())
+        );
+        assert_eq!(
+            classify_url("sqlite:t.db").unwrap(),
+            (Backend::Sqlite, "t.db".into())
+        );
+        assert_eq!(
+            classify_url("throughline.db").unwrap(),
+            (Backend::Sqlite, "throughline.db".into())
+        );
+        assert_eq!(
+            classify_url("postgres://u@h/db").unwrap().0,
+            Backend::Postgres
+        );
         assert!(classify_url("mysql://u@h/db").is_err());
         assert!(classify_url("sqlite://").is_err());
     }

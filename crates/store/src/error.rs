@@ -14,18 +14,33 @@ pub enum StoreError {
     #[error(
         "{entity} {id} was changed by someone else: version {current} is current, the change was made against version {given}"
     )]
-    StaleVersion { entity: &'static str, id: String, current: i64, given: i64 },
+    StaleVersion {
+        entity: &'static str,
+        id: String,
+        current: i64,
+        given: i64,
+    },
 
     #[error("the deal does not meet the entry criteria of stage `{stage_name}`")]
-    CriteriaUnmet { stage_id: StageId, stage_name: String, unmet: Vec<Unmet> },
+    CriteriaUnmet {
+        stage_id: StageId,
+        stage_name: String,
+        unmet: Vec<Unmet>,
+    },
 
     /// The record is in a state that does not allow the operation (a won deal cannot be won
     /// again, a stage with open deals cannot be archived).
     #[error("{message}")]
-    Conflict { field: Option<&'static str>, message: String },
+    Conflict {
+        field: Option<&'static str>,
+        message: String,
+    },
 
     #[error("{message}")]
-    Forbidden { field: Option<&'static str>, message: String },
+    Forbidden {
+        field: Option<&'static str>,
+        message: String,
+    },
 
     #[error("stored data is not what this version expects: {0}")]
     Corrupt(String),
@@ -42,15 +57,24 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
-        StoreError::NotFound { entity, id: id.to_string() }
+        StoreError::NotFound {
+            entity,
+            id: id.to_string(),
+        }
     }
 
     pub fn conflict(field: Option<&'static str>, message: impl Into<String>) -> Self {
-        StoreError::Conflict { field, message: message.into() }
+        StoreError::Conflict {
+            field,
+            message: message.into(),
+        }
     }
 
     pub fn forbidden(field: Option<&'static str>, message: impl Into<String>) -> Self {
-        StoreError::Forbidden { field, message: message.into() }
+        StoreError::Forbidden {
+            field,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {

@@ -6,7 +6,7 @@ use throughline_core::event::{Event, EventKind};
 use throughline_core::time::{from_ms, to_ms};
 use throughline_core::{Actor, UserId};
 
-use crate::db::{Tx, on_conn};
+use crate::db::{Tx, exec, on_conn};
 use crate::error::{Result, StoreError};
 use crate::rows::{opt_text, parse_opt};
 
@@ -20,7 +20,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(actor: Actor, at: Timestamp) -> Self {
-        Self { actor, at: throughline_core::time::truncate_ms(at) }
+        Self {
+            actor,
+            at: throughline_core::time::truncate_ms(at),
+        }
     }
 
     pub fn now(actor: Actor) -> Self {
@@ -45,9 +48,16 @@ impl Ctx {
 }
 
 /// Append one event. Call it in the same transaction as the change it records.
-pub(crate) async fn append(tx: &mut Tx, ctx: &Ctx, at_ms: i64, kind: EventKind, entity_id: &str, data: &Value) -> Result<()> {
+pub(crate) async fn append(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    at_ms: i64,
+    kind: EventKind,
+    entity_id: &str,
+    data: &Value,
+) -> Result<()> {
     let text = data.to_string();
-    on_conn!(tx, c => sqlx::query(
+    exec!(tx, c => sqlx::query(
         "INSERT INTO events (at, actor_id, code, entity, entity_id, data) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(at_ms)
@@ -75,7 +85,8 @@ impl EventRow {
     fn into_event(self) -> Result<Event> {
         let kind = EventKind::from_code(self.code)
             .ok_or_else(|| StoreError::Corrupt(format!("event code {} is unknown", self.code)))?;
-        let data = serde_json::from_str(&self.data).map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))?;
+        let data = serde_json::from_str(&self.data)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))?;
         Ok(Event {
             seq: self.seq,
             at: from_ms(self.at),

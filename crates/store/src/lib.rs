@@ -1,1 +1,26 @@
+//! Persistence of Throughline: the only crate with SQL.
+//!
+//! Operations are free functions over a [`Tx`] so that several of them can share one
+//! transaction (an import, the demo generator) while each stays the single path for its
+//! change: the record, its event and its derived spans are written together.
 
+mod db;
+mod error;
+mod rows;
+mod scope;
+mod spans;
+
+pub mod activities;
+pub mod deals;
+pub mod events;
+pub mod leads;
+pub mod parties;
+pub mod pipelines;
+pub mod settings;
+pub mod snapshot;
+pub mod users;
+
+pub use db::{Backend, Store, Tx, classify_url};
+pub use deals::Page;
+pub use error::{Result, StoreError};
+pub use events::Ctx;

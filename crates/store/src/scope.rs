@@ -26,7 +26,12 @@ use crate::events::Ctx;
 
 /// May the actor assign a record to `owner`? A rep only to themself, a manager to
 /// themself and their teams' members, an admin to anyone active.
-pub(crate) async fn check_assignable(tx: &mut Tx, ctx: &Ctx, owner: UserId, field: &'static str) -> Result<()> {
+pub(crate) async fn check_assignable(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    owner: UserId,
+    field: &'static str,
+) -> Result<()> {
     let row: Option<(bool, bool)> = on_conn!(tx, c => sqlx::query_as(concat!(
         "SELECT u.active, ", visible_owner!("u.id"), " FROM users u WHERE u.id = $3"
     ))
@@ -50,8 +55,12 @@ pub(crate) async fn check_assignable(tx: &mut Tx, ctx: &Ctx, owner: UserId, fiel
 }
 
 /// The owner a new record gets when none is named: the actor. The system must name one.
-pub(crate) fn default_owner(ctx: &Ctx, given: Option<UserId>, field: &'static str) -> Result<UserId> {
-    given
-        .or(ctx.actor.user_id)
-        .ok_or_else(|| StoreError::invalid(field, "is required when no user is acting (name an owner)"))
+pub(crate) fn default_owner(
+    ctx: &Ctx,
+    given: Option<UserId>,
+    field: &'static str,
+) -> Result<UserId> {
+    given.or(ctx.actor.user_id).ok_or_else(|| {
+        StoreError::invalid(field, "is required when no user is acting (name an owner)")
+    })
 }

@@ -12,7 +12,7 @@ use throughline_core::user::{Team, User};
 use throughline_core::validate::{self, Invalid};
 use throughline_core::{Role, TeamId, TokenId, UserId};
 
-use crate::db::{Tx, on_conn};
+use crate::db::{Tx, exec, on_conn};
 use crate::error::{Result, StoreError};
 use crate::events::{Ctx, append};
 use crate::rows::{opt_text, parse, parse_opt};
@@ -67,7 +67,10 @@ fn hash_password(password: &str) -> Result<String> {
 
 pub fn check_password(password: &str) -> Result<(), Invalid> {
     if password.chars().count() < PASSWORD_MIN {
-        return Err(Invalid::field("password", format!("must be at least {PASSWORD_MIN} characters")));
+        return Err(Invalid::field(
+            "password",
+            format!("must be at least {PASSWORD_MIN} characters"),
+        ));
     }
     Ok(())
 }
@@ -83,10 +86,15 @@ pub async fn create(tx: &mut Tx, ctx: &Ctx, new: NewUser) -> Result<User> {
     }
     invalid.into_result()?;
     if let Some(team) = new.team_id {
-        get_team(tx, team).await?.ok_or_else(|| StoreError::invalid("team_id", "no such team"))?;
+        get_team(tx, team)
+            .await?
+            .ok_or_else(|| StoreError::invalid("team_id", "no such team"))?;
     }
     if find_by_email(tx, &email).await?.is_some() {
-        return Err(StoreError::invalid("email", "is already used by another user"));
+        return Err(StoreError::invalid(
+            "email",
+            "is already used by another user",
+        ));
     }
     let hash = new.password.as_deref().map(hash_password).transpose()?;
     let id = UserId::new();
@@ -100,7 +108,7 @@ pub async fn create(tx: &mut Tx, ctx: &Ctx, new: NewUser) -> Result<User> {
         active: true,
         created_at: ctx.at,
     };
-    on_conn!(tx, c => sqlx::query(
+    exec!(tx, c => sqlx::query(
         "INSERT INTO users (id, email, name, role, team_id, password_hash, can_login, active, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8)",
     )
@@ -114,7 +122,15 @@ pub async fn create(tx: &mut Tx, ctx: &Ctx, new: NewUser) -> Result<User> {
     .bind(ctx.at_ms())
     .execute(&mut *c)
     .await)?;
-    append(tx, ctx, ctx.at_ms(), EventKind::UserCreated, &id.to_string(), &json!({ "after": user })).await?;
+    append(
+        tx,
+        ctx,
+        ctx.at_ms(),
+        EventKind::UserCreated,
+        &id.to_string(),
+        &json!({ "after": user }),
+    )
+    .await?;
     Ok(user)
 }
 
@@ -173,10 +189,16 @@ pub async fn verify_password(tx: &mut Tx, email: &str, password: &str) -> Result
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let stored = match row.as_ref().and_then(|(_, h)| h.clone()) {
         Some(hash) => hash,
-        None => DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default()).clone(),
+        None => DUMMY
+            .get_or_init(|| hash_password("not a real password").unwrap_or_default())
+            .clone(),
     };
     let ok = PasswordHash::new(&stored)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false);
     match row {
         Some((id, Some(_))) if ok => get(tx, parse("user id", &id)?).await,
@@ -187,46 +209,78 @@ pub async fn verify_password(tx: &mut Tx, email: &str, password: &str) -> Result
 pub async fn set_password(tx: &mut Tx, ctx: &Ctx, id: UserId, password: &str) -> Result<()> {
     check_password(password)?;
     let hash = hash_password(password)?;
-    let done = on_conn!(tx, c => sqlx::query("UPDATE users SET password_hash = $1, can_login = TRUE WHERE id = $2")
+    let done = exec!(tx, c => sqlx::query("UPDATE users SET password_hash = $1, can_login = TRUE WHERE id = $2")
         .bind(hash)
         .bind(id.to_string())
         .execute(&mut *c)
         .await)?;
-    if done.rows_affected() == 0 {
+    if done == 0 {
         return Err(StoreError::not_found("user", id));
     }
-    append(tx, ctx, ctx.at_ms(), EventKind::UserUpdated, &id.to_string(), &json!({ "changes": { "password": "changed" } })).await
+    append(
+        tx,
+        ctx,
+        ctx.at_ms(),
+        EventKind::UserUpdated,
+        &id.to_string(),
+        &json!({ "changes": { "password": "changed" } }),
+    )
+    .await
 }
 
 pub async fn set_team(tx: &mut Tx, ctx: &Ctx, id: UserId, team: Option<TeamId>) -> Result<()> {
     if let Some(team) = team {
-        get_team(tx, team).await?.ok_or_else(|| StoreError::invalid("team_id", "no such team"))?;
+        get_team(tx, team)
+            .await?
+            .ok_or_else(|| StoreError::invalid("team_id", "no such team"))?;
     }
-    let done = on_conn!(tx, c => sqlx::query("UPDATE users SET team_id = $1 WHERE id = $2")
+    let done = exec!(tx, c => sqlx::query("UPDATE users SET team_id = $1 WHERE id = $2")
         .bind(opt_text(team))
         .bind(id.to_string())
         .execute(&mut *c)
         .await)?;
-    if done.rows_affected() == 0 {
+    if done == 0 {
         return Err(StoreError::not_found("user", id));
     }
-    append(tx, ctx, ctx.at_ms(), EventKind::UserUpdated, &id.to_string(), &json!({ "changes": { "team_id": team } })).await
+    append(
+        tx,
+        ctx,
+        ctx.at_ms(),
+        EventKind::UserUpdated,
+        &id.to_string(),
+        &json!({ "changes": { "team_id": team } }),
+    )
+    .await
 }
 
 // ---- teams ----
 
-pub async fn create_team(tx: &mut Tx, ctx: &Ctx, name: &str, manager: Option<UserId>) -> Result<Team> {
+pub async fn create_team(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    name: &str,
+    manager: Option<UserId>,
+) -> Result<Team> {
     let mut invalid = Invalid::new();
     let name = validate::name("name", name, 120, &mut invalid);
     invalid.into_result()?;
     if let Some(manager) = manager {
-        let user = get(tx, manager).await?.ok_or_else(|| StoreError::invalid("manager_id", "no such user"))?;
+        let user = get(tx, manager)
+            .await?
+            .ok_or_else(|| StoreError::invalid("manager_id", "no such user"))?;
         if user.role == Role::Rep {
-            return Err(StoreError::invalid("manager_id", "must be a manager or an admin"));
+            return Err(StoreError::invalid(
+                "manager_id",
+                "must be a manager or an admin",
+            ));
         }
     }
-    let team = Team { id: TeamId::new(), name, manager_id: manager };
-    let inserted = on_conn!(tx, c => sqlx::query("INSERT INTO teams (id, name, manager_id, created_at) VALUES ($1, $2, $3, $4)")
+    let team = Team {
+        id: TeamId::new(),
+        name,
+        manager_id: manager,
+    };
+    let inserted = exec!(tx, c => sqlx::query("INSERT INTO teams (id, name, manager_id, created_at) VALUES ($1, $2, $3, $4)")
         .bind(team.id.to_string())
         .bind(&team.name)
         .bind(opt_text(team.manager_id))
@@ -234,7 +288,9 @@ pub async fn create_team(tx: &mut Tx, ctx: &Ctx, name: &str, manager: Option<Use
         .execute(&mut *c)
         .await);
     match inserted.map_err(StoreError::from) {
-        Err(e) if e.is_unique_violation() => Err(StoreError::invalid("name", "a team with this name exists")),
+        Err(e) if e.is_unique_violation() => {
+            Err(StoreError::invalid("name", "a team with this name exists"))
+        }
         other => other.map(|_| team),
     }
 }
@@ -259,7 +315,11 @@ pub async fn list_teams(tx: &mut Tx) -> Result<Vec<Team>> {
 }
 
 fn team_from_row((id, name, manager): (String, String, Option<String>)) -> Result<Team> {
-    Ok(Team { id: parse("team id", &id)?, name, manager_id: parse_opt("user id", manager.as_deref())? })
+    Ok(Team {
+        id: parse("team id", &id)?,
+        name,
+        manager_id: parse_opt("user id", manager.as_deref())?,
+    })
 }
 
 // ---- API tokens ----
@@ -272,14 +332,25 @@ fn token_hash(secret: &str) -> String {
 /// A fresh random secret with a recognisable prefix.
 pub fn new_secret(prefix: &str) -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt(format!("no randomness available: {e}")))?;
-    Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Corrupt(format!("no randomness available: {e}")))?;
+    Ok(format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
 }
 
 /// Create an API token for a user. The secret is returned once; only its hash is stored
 /// (a SHA-256 is enough: the secret is 256 random bits, not a password).
-pub async fn create_token(tx: &mut Tx, ctx: &Ctx, user: UserId, name: &str) -> Result<(TokenId, String)> {
-    let owner = get(tx, user).await?.ok_or_else(|| StoreError::not_found("user", user))?;
+pub async fn create_token(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    user: UserId,
+    name: &str,
+) -> Result<(TokenId, String)> {
+    let owner = get(tx, user)
+        .await?
+        .ok_or_else(|| StoreError::not_found("user", user))?;
     if !owner.active {
         return Err(StoreError::invalid("email", "the user is deactivated"));
     }
@@ -288,7 +359,7 @@ pub async fn create_token(tx: &mut Tx, ctx: &Ctx, user: UserId, name: &str) -> R
     invalid.into_result()?;
     let secret = new_secret("tl_")?;
     let id = TokenId::new();
-    on_conn!(tx, c => sqlx::query(
+    exec!(tx, c => sqlx::query(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id.to_string())
@@ -298,7 +369,15 @@ pub async fn create_token(tx: &mut Tx, ctx: &Ctx, user: UserId, name: &str) -> R
     .bind(ctx.at_ms())
     .execute(&mut *c)
     .await)?;
-    append(tx, ctx, ctx.at_ms(), EventKind::TokenCreated, &user.to_string(), &json!({ "token_id": id, "name": name })).await?;
+    append(
+        tx,
+        ctx,
+        ctx.at_ms(),
+        EventKind::TokenCreated,
+        &user.to_string(),
+        &json!({ "token_id": id, "name": name }),
+    )
+    .await?;
     Ok((id, secret))
 }
 
@@ -316,12 +395,12 @@ pub async fn authenticate_token(tx: &mut Tx, secret: &str) -> Result<Option<User
 }
 
 pub async fn revoke_token(tx: &mut Tx, ctx: &Ctx, id: TokenId) -> Result<()> {
-    let done = on_conn!(tx, c => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+    let done = exec!(tx, c => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(ctx.at_ms())
         .bind(id.to_string())
         .execute(&mut *c)
         .await)?;
-    if done.rows_affected() == 0 {
+    if done == 0 {
         return Err(StoreError::not_found("token", id));
     }
     Ok(())

@@ -156,6 +156,29 @@ CREATE INDEX deals_pipeline ON deals (pipeline_id, status, stage_id);
 CREATE INDEX deals_owner ON deals (owner_id, status);
 CREATE INDEX deals_updated ON deals (updated_at);
 
+CREATE TABLE activities (
+    id               TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL CHECK (kind IN ('call', 'meeting', 'task', 'email', 'deadline')),
+    subject          TEXT NOT NULL,
+    owner_id         TEXT NOT NULL REFERENCES users (id),
+    deal_id          TEXT REFERENCES deals (id),
+    lead_id          TEXT REFERENCES leads (id),
+    person_id        TEXT REFERENCES people (id),
+    organization_id  TEXT REFERENCES organizations (id),
+    due_at           BIGINT,
+    duration_minutes BIGINT,
+    note             TEXT,
+    done             BOOLEAN NOT NULL DEFAULT FALSE,
+    done_at          BIGINT,
+    external_id      TEXT,
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    version          BIGINT NOT NULL
+);
+CREATE INDEX activities_owner_due ON activities (owner_id, done, due_at);
+CREATE INDEX activities_deal ON activities (deal_id, done, due_at);
+CREATE INDEX activities_lead ON activities (lead_id);
+
 -- Checklist criteria ticked on a deal: the latest state per item; the history is in events.
 CREATE TABLE deal_checks (
     deal_id      TEXT NOT NULL REFERENCES deals (id),
