@@ -117,10 +117,10 @@ pub struct NewActivity {
 }
 
 fn check_duration(minutes: Option<i64>, invalid: &mut Invalid) {
-    if let Some(m) = minutes {
-        if !(0..=24 * 60 * 7).contains(&m) {
-            invalid.push("duration_minutes", "must be between 0 and 10080 (a week)");
-        }
+    if let Some(m) = minutes
+        && !(0..=24 * 60 * 7).contains(&m)
+    {
+        invalid.push("duration_minutes", "must be between 0 and 10080 (a week)");
     }
 }
 

@@ -199,18 +199,18 @@ pub fn validate_all(inputs: &[CriterionInput]) -> Result<Vec<CriterionRule>, Inv
     for (i, input) in inputs.iter().enumerate() {
         match input.validate() {
             Ok(rule) => {
-                if let Some(field) = rule.field {
-                    if !fields.insert(field) {
-                        invalid.push(
-                            format!("criteria[{i}].field"),
-                            format!("`{field}` is already required"),
-                        );
-                    }
+                if let Some(field) = rule.field
+                    && !fields.insert(field)
+                {
+                    invalid.push(
+                        format!("criteria[{i}].field"),
+                        format!("`{field}` is already required"),
+                    );
                 }
-                if let Some(id) = rule.id {
-                    if !ids.insert(id) {
-                        invalid.push(format!("criteria[{i}].id"), "appears twice");
-                    }
+                if let Some(id) = rule.id
+                    && !ids.insert(id)
+                {
+                    invalid.push(format!("criteria[{i}].id"), "appears twice");
                 }
                 rules.push(rule);
             }

@@ -61,13 +61,13 @@ impl StageSettings {
         if !(0..=100).contains(&probability) {
             invalid.push("probability", "must be a whole percentage from 0 to 100");
         }
-        if let Some(days) = rot_days {
-            if !(1..=3650).contains(&days) {
-                invalid.push(
-                    "rot_days",
-                    "must be between 1 and 3650 days, or null for never",
-                );
-            }
+        if let Some(days) = rot_days
+            && !(1..=3650).contains(&days)
+        {
+            invalid.push(
+                "rot_days",
+                "must be between 1 and 3650 days, or null for never",
+            );
         }
         let description =
             validate::optional_text("description", description, DESCRIPTION_MAX, &mut invalid);

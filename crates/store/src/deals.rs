@@ -290,18 +290,18 @@ async fn start_stage(
 
 /// Check that linked records exist.
 async fn check_links(tx: &mut Tx, deal: &Deal) -> Result<()> {
-    if let Some(person) = deal.person_id {
-        if parties::get_person(tx, person).await?.is_none() {
-            return Err(StoreError::invalid("person_id", "no such person"));
-        }
+    if let Some(person) = deal.person_id
+        && parties::get_person(tx, person).await?.is_none()
+    {
+        return Err(StoreError::invalid("person_id", "no such person"));
     }
-    if let Some(org) = deal.organization_id {
-        if parties::get_organization(tx, org).await?.is_none() {
-            return Err(StoreError::invalid(
-                "organization_id",
-                "no such organization",
-            ));
-        }
+    if let Some(org) = deal.organization_id
+        && parties::get_organization(tx, org).await?.is_none()
+    {
+        return Err(StoreError::invalid(
+            "organization_id",
+            "no such organization",
+        ));
     }
     Ok(())
 }

@@ -135,18 +135,18 @@ pub async fn require(tx: &mut Tx, ctx: &Ctx, id: LeadId) -> Result<Lead> {
 }
 
 async fn check_links(tx: &mut Tx, lead: &Lead) -> Result<()> {
-    if let Some(person) = lead.person_id {
-        if parties::get_person(tx, person).await?.is_none() {
-            return Err(StoreError::invalid("person_id", "no such person"));
-        }
+    if let Some(person) = lead.person_id
+        && parties::get_person(tx, person).await?.is_none()
+    {
+        return Err(StoreError::invalid("person_id", "no such person"));
     }
-    if let Some(org) = lead.organization_id {
-        if parties::get_organization(tx, org).await?.is_none() {
-            return Err(StoreError::invalid(
-                "organization_id",
-                "no such organization",
-            ));
-        }
+    if let Some(org) = lead.organization_id
+        && parties::get_organization(tx, org).await?.is_none()
+    {
+        return Err(StoreError::invalid(
+            "organization_id",
+            "no such organization",
+        ));
     }
     Ok(())
 }
@@ -272,10 +272,10 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: LeadId, patch: LeadPatch) -> Res
     let before = require(tx, ctx, id).await?;
     check_version(&before, Some(patch.version))?;
     let mut next = patch.apply(&before)?;
-    if next.owner_id != before.owner_id {
-        if let Some(owner) = next.owner_id {
-            check_assignable(tx, ctx, owner, "owner_id").await?;
-        }
+    if next.owner_id != before.owner_id
+        && let Some(owner) = next.owner_id
+    {
+        check_assignable(tx, ctx, owner, "owner_id").await?;
     }
     check_links(tx, &next).await?;
     if next == before {

@@ -175,10 +175,10 @@ pub async fn update_organization(
         return Err(stale("organization", id, before.version, patch.version));
     }
     let mut next = patch.apply(&before)?;
-    if next.owner_id != before.owner_id {
-        if let Some(owner) = next.owner_id {
-            check_assignable(tx, ctx, owner, "owner_id").await?;
-        }
+    if next.owner_id != before.owner_id
+        && let Some(owner) = next.owner_id
+    {
+        check_assignable(tx, ctx, owner, "owner_id").await?;
     }
     if next == before {
         return Ok(before);
@@ -320,13 +320,13 @@ pub async fn list_people(tx: &mut Tx, filter: &PartyFilter) -> Result<Page<Perso
 
 pub async fn create_person(tx: &mut Tx, ctx: &Ctx, input: PersonInput) -> Result<Person> {
     let input = input.validate()?;
-    if let Some(org) = input.organization_id {
-        if get_organization(tx, org).await?.is_none() {
-            return Err(StoreError::invalid(
-                "organization_id",
-                "no such organization",
-            ));
-        }
+    if let Some(org) = input.organization_id
+        && get_organization(tx, org).await?.is_none()
+    {
+        return Err(StoreError::invalid(
+            "organization_id",
+            "no such organization",
+        ));
     }
     if let Some(owner) = input.owner_id {
         check_assignable(tx, ctx, owner, "owner_id").await?;
@@ -378,20 +378,19 @@ pub async fn update_person(
         return Err(stale("person", id, before.version, patch.version));
     }
     let mut next = patch.apply(&before)?;
-    if next.organization_id != before.organization_id {
-        if let Some(org) = next.organization_id {
-            if get_organization(tx, org).await?.is_none() {
-                return Err(StoreError::invalid(
-                    "organization_id",
-                    "no such organization",
-                ));
-            }
-        }
+    if next.organization_id != before.organization_id
+        && let Some(org) = next.organization_id
+        && get_organization(tx, org).await?.is_none()
+    {
+        return Err(StoreError::invalid(
+            "organization_id",
+            "no such organization",
+        ));
     }
-    if next.owner_id != before.owner_id {
-        if let Some(owner) = next.owner_id {
-            check_assignable(tx, ctx, owner, "owner_id").await?;
-        }
+    if next.owner_id != before.owner_id
+        && let Some(owner) = next.owner_id
+    {
+        check_assignable(tx, ctx, owner, "owner_id").await?;
     }
     if next == before {
         return Ok(before);

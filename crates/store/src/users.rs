@@ -79,10 +79,10 @@ pub async fn create(tx: &mut Tx, ctx: &Ctx, new: NewUser) -> Result<User> {
     let mut invalid = Invalid::new();
     let email = validate::email("email", &new.email, &mut invalid);
     let name = validate::name("name", &new.name, 120, &mut invalid);
-    if let Some(password) = &new.password {
-        if let Err(e) = check_password(password) {
-            invalid.errors.extend(e.errors);
-        }
+    if let Some(password) = &new.password
+        && let Err(e) = check_password(password)
+    {
+        invalid.errors.extend(e.errors);
     }
     invalid.into_result()?;
     if let Some(team) = new.team_id {

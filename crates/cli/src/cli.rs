@@ -1,0 +1,443 @@
+//! The command line: every operation of the product without a browser.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const DEFAULT_DATABASE: &str = "sqlite://throughline.db";
+pub const DEMO_DATABASE: &str = "sqlite://throughline-demo.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "throughline",
+    version,
+    about = "Throughline: see every stage of your sales process, keep leads flowing, follow up on every deal."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives, and who acts.
+#[derive(Debug, Clone, Args)]
+pub struct Db {
+    /// Database URL: sqlite://PATH (the default, one file) or postgres://USER@HOST/DB.
+    #[arg(long, env = "THROUGHLINE_DATABASE_URL", default_value = DEFAULT_DATABASE, global = true)]
+    pub database: String,
+    /// Act as this user (e-mail): lists and reports then show what they may see, and changes
+    /// are recorded as theirs. Without it the CLI acts as the system, with an admin's view.
+    #[arg(long = "as", value_name = "EMAIL", global = true)]
+    pub as_user: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for reading.
+    #[default]
+    Table,
+    /// The API's JSON.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web UI and JSON API.
+    Serve(ServeArgs),
+    /// Check that a running server answers (exit 0 when healthy).
+    Healthcheck {
+        /// The server's base URL.
+        #[arg(long, env = "THROUGHLINE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+    /// Bring the database schema up to date (serve does this at start too).
+    Migrate(#[command(flatten)] Db),
+    /// Fill an empty database with a realistic demo team and 18 months of history.
+    Demo(DemoArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Pipelines and their stages.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+    /// Deals.
+    #[command(subcommand)]
+    Deal(DealCommand),
+    /// Leads.
+    #[command(subcommand)]
+    Lead(LeadCommand),
+    /// Reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: Db,
+    /// Address to listen on.
+    #[arg(long, env = "THROUGHLINE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Start on a fresh demo database (throughline-demo.db unless --database is given).
+    #[arg(long)]
+    pub demo: bool,
+    /// Seed of the demo data.
+    #[arg(long, default_value_t = 7, requires = "demo")]
+    pub seed: u64,
+    /// Mark session cookies Secure (when served behind HTTPS).
+    #[arg(long, env = "THROUGHLINE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub db: Db,
+    /// Same seed, same data.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is asked for, or read from stdin with --password-stdin.
+    Add {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "manager", "rep"])]
+        role: String,
+        /// Team name.
+        #[arg(long)]
+        team: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Create a user who cannot log in (owner of imported records).
+        #[arg(long, conflicts_with = "password_stdin")]
+        no_login: bool,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Add a team.
+    Add {
+        #[command(flatten)]
+        db: Db,
+        name: String,
+        /// E-mail of the manager who sees the team's deals.
+        #[arg(long)]
+        manager: Option<String>,
+    },
+    /// Put a user in a team.
+    Join {
+        #[command(flatten)]
+        db: Db,
+        /// Team name.
+        team: String,
+        /// User e-mail.
+        email: String,
+    },
+    /// List teams.
+    List {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user; it is printed once, as the last word of the output.
+    Create {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        email: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// List pipelines with their stages.
+    List {
+        #[command(flatten)]
+        db: Db,
+        /// Include archived pipelines.
+        #[arg(long)]
+        archived: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show one pipeline's stages and their criteria.
+    Show {
+        #[command(flatten)]
+        db: Db,
+        /// Name or id.
+        pipeline: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Create a pipeline.
+    Create {
+        #[command(flatten)]
+        db: Db,
+        name: String,
+        /// ISO 4217 currency of its figures (default: the installation's).
+        #[arg(long)]
+        currency: Option<String>,
+    },
+    /// Rename a pipeline.
+    Rename {
+        #[command(flatten)]
+        db: Db,
+        pipeline: String,
+        new_name: String,
+    },
+    /// Archive a pipeline (it must have no open deals).
+    Archive {
+        #[command(flatten)]
+        db: Db,
+        pipeline: String,
+    },
+    /// Add a stage to a pipeline.
+    AddStage(AddStageArgs),
+    /// Archive a stage (it must have no open deals).
+    ArchiveStage {
+        #[command(flatten)]
+        db: Db,
+        pipeline: String,
+        /// Stage name or id.
+        stage: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddStageArgs {
+    #[command(flatten)]
+    pub db: Db,
+    /// Pipeline name or id.
+    pub pipeline: String,
+    #[arg(long)]
+    pub name: String,
+    /// Win probability in percent.
+    #[arg(long)]
+    pub probability: i64,
+    /// Days in the stage after which a deal is rotting.
+    #[arg(long)]
+    pub rot_days: Option<i64>,
+    /// The written entry criterion.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A checklist item that must be ticked to enter (repeatable).
+    #[arg(long = "checklist", value_name = "LABEL")]
+    pub checklist: Vec<String>,
+    /// A deal field that must be filled to enter (repeatable): value, expected_close_date,
+    /// person_id, organization_id, source, campaign.
+    #[arg(long = "require", value_name = "FIELD")]
+    pub require: Vec<String>,
+    /// 1-based place (default: last).
+    #[arg(long)]
+    pub position: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DealCommand {
+    /// List deals.
+    List {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Stage name or id (with --pipeline for names).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Owner e-mail.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, value_parser = ["open", "won", "lost"])]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show a deal with its checklist.
+    Show {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Create a deal.
+    Create {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        title: String,
+        /// Pipeline name or id.
+        #[arg(long)]
+        pipeline: String,
+        /// Stage name or id (default: the first stage).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Value in major units (e.g. 12400.50).
+        #[arg(long, default_value = "0")]
+        value: String,
+        #[arg(long)]
+        currency: Option<String>,
+        /// Owner e-mail (default: the acting user).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Expected close date (YYYY-MM-DD).
+        #[arg(long)]
+        expected_close: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        campaign: Option<String>,
+    },
+    /// Move a deal to another stage (entry criteria must be met).
+    Move {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+        /// Stage name (in the deal's pipeline) or id.
+        #[arg(long)]
+        stage: String,
+        /// Move past unmet criteria (admins; recorded).
+        #[arg(long = "override")]
+        force: bool,
+    },
+    /// Tick (or untick) a checklist criterion.
+    Check {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+        /// Criterion label or id.
+        #[arg(long)]
+        criterion: String,
+        #[arg(long)]
+        uncheck: bool,
+    },
+    /// Mark a deal won.
+    Won {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+    },
+    /// Mark a deal lost.
+    Lost {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen a won or lost deal.
+    Reopen {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+    },
+    /// A deal's history, oldest first.
+    History {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeadCommand {
+    /// List leads.
+    List {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long, value_parser = ["open", "qualified", "disqualified"])]
+        status: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Create a lead.
+    Create {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Owner e-mail (default: unassigned, or the acting rep).
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Qualify a lead into a deal.
+    Qualify {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+        #[arg(long)]
+        pipeline: String,
+        #[arg(long)]
+        stage: Option<String>,
+        /// Value in major units.
+        #[arg(long)]
+        value: Option<String>,
+    },
+    /// Disqualify a lead.
+    Disqualify {
+        #[command(flatten)]
+        db: Db,
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The pipeline as it stood at an instant: per stage count, value, weighted value.
+    Snapshot {
+        #[command(flatten)]
+        db: Db,
+        /// Pipeline name or id.
+        #[arg(long)]
+        pipeline: String,
+        /// A date (end of that day) or an RFC 3339 instant; default now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
