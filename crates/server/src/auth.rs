@@ -1,4 +1,5 @@
-//! Who is calling: an API token (`Authorization: Bearer ...`).
+//! Who is calling: an API token (`Authorization: Bearer ...`), or the web UI's session
+//! cookie — then changes must carry the session's CSRF token in `X-CSRF-Token`.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -37,6 +38,35 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+async fn from_session(parts: &mut Parts, state: &AppState) -> Result<Auth, Problem> {
+    let found = crate::web::session::from_cookie(&parts.headers, state)
+        .await
+        .map_err(|_| Problem::internal())?;
+    let Some(page_user) = found else {
+        return Err(Problem::unauthorized());
+    };
+    if !parts.method.is_safe() {
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !crate::web::session::same_secret(sent, &page_user.csrf) {
+            return Err(Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "/problems/csrf",
+                "Missing CSRF token",
+                "requests signed in with a session cookie must send the page's CSRF token in X-CSRF-Token",
+            ));
+        }
+    }
+    let auth = Auth {
+        user: page_user.user,
+    };
+    parts.extensions.insert(auth.clone());
+    Ok(auth)
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = Problem;
 
@@ -48,7 +78,7 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(auth.clone());
         }
         let Some(token) = bearer(parts) else {
-            return Err(Problem::unauthorized());
+            return from_session(parts, state).await;
         };
         let mut tx = state.store.read().await.map_err(store_problem)?;
         let user = users::authenticate_token(&mut tx, token)

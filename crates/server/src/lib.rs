@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use tower_http::trace::TraceLayer;
 pub struct ServerConfig {
     /// Mark session cookies `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
+    /// A line shown under the sign-in form (the demo's logins).
+    pub login_hint: Option<String>,
 }
 
 #[derive(Clone)]
@@ -43,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
         .merge(api::health_routes())
+        .merge(web::routes())
         .fallback(api::not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -103,6 +103,8 @@ pub struct DealFilter {
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
+    /// Case-insensitive part of the title.
+    pub q: Option<String>,
 }
 
 /// One page of a list, and where the next one starts.
@@ -151,6 +153,7 @@ pub async fn list(tx: &mut Tx, ctx: &Ctx, filter: &DealFilter) -> Result<Page<De
         " AND ($3 IS NULL OR d.pipeline_id = $3) AND ($4 IS NULL OR d.stage_id = $4)
           AND ($5 IS NULL OR d.owner_id = $5) AND ($6 IS NULL OR d.status = $6)
           AND ($7 IS NULL OR d.updated_at >= $7) AND ($8 IS NULL OR d.id > $8)
+          AND ($10 IS NULL OR lower(d.title) LIKE $10 ESCAPE '\\')
           ORDER BY d.id LIMIT $9"
     ))
     .bind(ctx.role())
@@ -162,6 +165,7 @@ pub async fn list(tx: &mut Tx, ctx: &Ctx, filter: &DealFilter) -> Result<Page<De
     .bind(filter.updated_since.map(to_ms))
     .bind(cursor)
     .bind(limit + 1)
+    .bind(crate::parties::like_pattern(filter.q.as_deref()))
     .fetch_all(&mut *c)
     .await)?;
     let deals = rows

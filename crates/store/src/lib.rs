@@ -11,11 +11,13 @@ mod scope;
 mod spans;
 
 pub mod activities;
+pub mod board;
 pub mod deals;
 pub mod events;
 pub mod leads;
 pub mod parties;
 pub mod pipelines;
+pub mod sessions;
 pub mod settings;
 pub mod snapshot;
 pub mod users;

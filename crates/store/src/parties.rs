@@ -28,7 +28,7 @@ pub struct PartyFilter {
     pub limit: Option<i64>,
 }
 
-fn like_pattern(q: Option<&str>) -> Option<String> {
+pub(crate) fn like_pattern(q: Option<&str>) -> Option<String> {
     q.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
         let escaped = s
             .to_lowercase()

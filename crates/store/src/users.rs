@@ -324,7 +324,7 @@ fn team_from_row((id, name, manager): (String, String, Option<String>)) -> Resul
 
 // ---- API tokens ----
 
-fn token_hash(secret: &str) -> String {
+pub(crate) fn token_hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -8,6 +8,6 @@ pub async fn run(_args: DemoArgs) -> Result<()> {
 }
 
 /// A store on a fresh demo database. `replace` deletes an existing default demo file first.
-pub async fn fresh(_url: &str, _seed: u64, _replace: bool) -> Result<Store> {
+pub async fn fresh(_url: &str, _seed: u64, _replace: bool) -> Result<(Store, String)> {
     bail!("the demo generator is not built yet")
 }

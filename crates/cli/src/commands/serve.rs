@@ -30,12 +30,15 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     } else {
         args.db.database.clone()
     };
-    let store = if args.demo {
-        super::demo::fresh(&database, args.seed, database == DEMO_DATABASE).await?
+    let (store, login_hint) = if args.demo {
+        let (store, hint) =
+            super::demo::fresh(&database, args.seed, database == DEMO_DATABASE).await?;
+        (store, Some(hint))
     } else {
-        Store::open(&database)
+        let store = Store::open(&database)
             .await
-            .with_context(|| format!("cannot open the database {database}"))?
+            .with_context(|| format!("cannot open the database {database}"))?;
+        (store, None)
     };
     let listener = TcpListener::bind(args.bind)
         .await
@@ -47,6 +50,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         store.clone(),
         ServerConfig {
             secure_cookies: args.secure_cookies,
+            login_hint,
         },
     );
     throughline_server::serve(listener, state, shutdown_signal()).await?;

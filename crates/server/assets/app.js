@@ -1,0 +1,183 @@
+// Throughline: small enhancements over server-rendered pages. Everything here also works
+// without it through plain forms; scripts add drag and drop, dialogs and shortcuts.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function toast(text) {
+    var el = document.createElement("div");
+    el.className = "toast";
+    el.setAttribute("role", "status");
+    el.textContent = text;
+    document.body.appendChild(el);
+    setTimeout(function () { el.remove(); }, 4200);
+  }
+
+  function api(method, path, body) {
+    return fetch(path, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (json) {
+        return { ok: res.ok, status: res.status, body: json };
+      });
+    });
+  }
+
+  // Shortcuts: "/" search, "n" new deal. Not while typing.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    var typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    if (typing || e.metaKey || e.ctrlKey || e.altKey) return;
+    if (e.key === "/") {
+      var search = document.getElementById("search");
+      if (search) { e.preventDefault(); search.focus(); }
+    } else if (e.key === "n") {
+      var add = document.getElementById("new-deal");
+      if (add) { e.preventDefault(); window.location.href = add.getAttribute("href"); }
+    }
+  });
+
+  // ---- Board ----
+  var board = document.getElementById("board");
+  if (!board || board.dataset.readonly === "true") return;
+
+  function refreshBoard() {
+    return fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("board");
+        if (fresh) { board.innerHTML = fresh.innerHTML; }
+      });
+  }
+
+  function columnOf(stageId) {
+    return board.querySelector('.column[data-stage-id="' + stageId + '"]');
+  }
+
+  var dialog = document.getElementById("criteria-dialog");
+
+  function openCriteria(card, stageId, problem) {
+    var column = columnOf(stageId);
+    var list = dialog.querySelector(".checklist");
+    var moveBtn = dialog.querySelector("[data-action=move]");
+    dialog.querySelector(".stage-name").textContent = column ? column.dataset.stageName : "";
+    var guidance = dialog.querySelector(".guidance");
+    var text = column ? column.dataset.description : "";
+    guidance.textContent = text || "";
+    guidance.hidden = !text;
+    list.innerHTML = "";
+    var version = Number(card.dataset.version);
+    var pending = {};
+    (problem.unmet || []).forEach(function (u) {
+      var li = document.createElement("li");
+      if (u.kind === "checklist") {
+        pending[u.criterion_id] = true;
+        var box = document.createElement("input");
+        box.type = "checkbox";
+        box.id = "crit-" + u.criterion_id;
+        var label = document.createElement("label");
+        label.htmlFor = box.id;
+        label.textContent = u.label;
+        box.addEventListener("change", function () {
+          box.disabled = true;
+          api("POST", "/api/v1/deals/" + card.dataset.dealId + "/criteria/" + u.criterion_id, { checked: box.checked })
+            .then(function (r) {
+              box.disabled = false;
+              if (!r.ok) { box.checked = !box.checked; toast(r.body.detail || "Could not save the tick."); return; }
+              version = r.body.version;
+              card.dataset.version = String(version);
+              if (box.checked) { delete pending[u.criterion_id]; } else { pending[u.criterion_id] = true; }
+              update();
+            });
+        });
+        li.appendChild(box);
+        li.appendChild(label);
+      } else {
+        pending["field:" + u.field] = true;
+        var a = document.createElement("a");
+        a.href = "/deals/" + card.dataset.dealId + "#edit";
+        a.textContent = u.label + " — fill it in on the deal page";
+        li.appendChild(document.createTextNode("○ "));
+        li.appendChild(a);
+      }
+      list.appendChild(li);
+    });
+    function update() { moveBtn.disabled = Object.keys(pending).length > 0; }
+    update();
+    moveBtn.onclick = function () {
+      dialog.close();
+      move(card, stageId);
+    };
+    dialog.showModal();
+  }
+
+  function move(card, stageId) {
+    if (card.dataset.stageId === stageId) return;
+    var target = columnOf(stageId);
+    api("POST", "/api/v1/deals/" + card.dataset.dealId + "/move", { stage_id: stageId, version: Number(card.dataset.version) })
+      .then(function (r) {
+        if (r.ok) {
+          toast("Moved “" + card.dataset.title + "” to " + (target ? target.dataset.stageName : "the stage") + ".");
+          return refreshBoard();
+        }
+        if (r.body.type === "/problems/criteria-unmet") return openCriteria(card, stageId, r.body);
+        if (r.status === 409) {
+          toast("Someone else changed this deal; the board shows the latest now.");
+          return refreshBoard();
+        }
+        toast(r.body.detail || "The move did not go through.");
+      })
+      .catch(function () { toast("No connection to the server; nothing was changed."); });
+  }
+
+  var dragged = null;
+  var placeholder = document.createElement("div");
+  placeholder.className = "card placeholder";
+  placeholder.style.cssText = "border-style:dashed;box-shadow:none;min-height:48px;background:transparent";
+
+  board.addEventListener("dragstart", function (e) {
+    var card = e.target.closest && e.target.closest(".card[data-deal-id]");
+    if (!card) return;
+    dragged = card;
+    card.classList.add("dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", card.dataset.dealId);
+  });
+  board.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+    placeholder.remove();
+    board.querySelectorAll(".drop-target").forEach(function (c) { c.classList.remove("drop-target"); });
+  });
+  board.addEventListener("dragover", function (e) {
+    var column = e.target.closest && e.target.closest(".column");
+    if (!column || !dragged) return;
+    e.preventDefault();
+    board.querySelectorAll(".drop-target").forEach(function (c) { if (c !== column) c.classList.remove("drop-target"); });
+    column.classList.add("drop-target");
+    var cards = column.querySelector(".cards");
+    if (column.dataset.stageId !== dragged.dataset.stageId && placeholder.parentNode !== cards) cards.appendChild(placeholder);
+  });
+  board.addEventListener("drop", function (e) {
+    var column = e.target.closest && e.target.closest(".column");
+    if (!column || !dragged) return;
+    e.preventDefault();
+    var card = dragged;
+    placeholder.remove();
+    move(card, column.dataset.stageId);
+  });
+
+  // Keyboard path for every drag: Shift+→ / Shift+← moves the focused card one stage.
+  board.addEventListener("keydown", function (e) {
+    var card = e.target.closest && e.target.closest(".card[data-deal-id]");
+    if (!card || !e.shiftKey || (e.key !== "ArrowRight" && e.key !== "ArrowLeft")) return;
+    e.preventDefault();
+    var columns = Array.prototype.slice.call(board.querySelectorAll(".column"));
+    var index = columns.indexOf(card.closest(".column")) + (e.key === "ArrowRight" ? 1 : -1);
+    if (index >= 0 && index < columns.length) move(card, columns[index].dataset.stageId);
+  });
+})();
