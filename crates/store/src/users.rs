@@ -177,6 +177,14 @@ pub async fn list(tx: &mut Tx) -> Result<Vec<User>> {
     rows.into_iter().map(UserRow::into_user).collect()
 }
 
+/// How many users can sign in (none means the installation still needs its first admin).
+pub async fn count_with_login(tx: &mut Tx) -> Result<i64> {
+    let (n,): (i64,) = on_conn!(tx, c => sqlx::query_as("SELECT COUNT(*) FROM users WHERE can_login = TRUE")
+        .fetch_one(&mut *c)
+        .await)?;
+    Ok(n)
+}
+
 /// The user with this e-mail and password, if both match an active user who may log in.
 /// Verification runs even for unknown e-mails so timing does not reveal which exist.
 pub async fn verify_password(tx: &mut Tx, email: &str, password: &str) -> Result<Option<User>> {

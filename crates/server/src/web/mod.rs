@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/board") }))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
+        .route("/setup", get(session::setup_page).post(session::setup))
         .route("/board", get(board::page))
         .route("/deals", get(deals::list))
         .route("/deals/new", get(deals::new_page).post(deals::create))

@@ -165,6 +165,11 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+async fn needs_setup(state: &AppState) -> Result<bool, PageError> {
+    let mut tx = state.store.read().await?;
+    Ok(users::count_with_login(&mut tx).await? == 0)
+}
+
 pub async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -172,6 +177,11 @@ pub async fn login_page(
 ) -> Response {
     if let Ok(Some(_)) = from_cookie(&headers, &state).await {
         return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    }
+    match needs_setup(&state).await {
+        Ok(true) => return Redirect::to("/setup").into_response(),
+        Ok(false) => {}
+        Err(e) => return e.into_response(),
     }
     LoginPage {
         email: String::new(),
@@ -226,6 +236,69 @@ pub async fn logout(
     }
     let jar = jar.remove(Cookie::build(COOKIE).path("/").build());
     Ok((jar, Redirect::to("/login")).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup.html")]
+pub struct SetupPage {
+    pub name: String,
+    pub email: String,
+    pub errors: Vec<throughline_core::FieldError>,
+}
+
+/// First run: create the first admin from the browser. Only while nobody can sign in.
+pub async fn setup_page(State(state): State<AppState>) -> Result<Response, PageError> {
+    if !needs_setup(&state).await? {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    Ok(SetupPage {
+        name: String::new(),
+        email: String::new(),
+        errors: vec![],
+    }
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetupForm {
+    name: String,
+    email: String,
+    password: String,
+}
+
+pub async fn setup(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<SetupForm>,
+) -> Result<Response, PageError> {
+    let mut tx = state.store.write().await?;
+    if users::count_with_login(&mut tx).await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let ctx = Ctx::now(Actor::SYSTEM);
+    let new = users::NewUser {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        role: throughline_core::Role::Admin,
+        team_id: None,
+        password: Some(form.password),
+    };
+    let user = match users::create(&mut tx, &ctx, new).await {
+        Ok(user) => user,
+        Err(throughline_store::StoreError::Invalid(invalid)) => {
+            let page = SetupPage {
+                name: form.name,
+                email: form.email,
+                errors: invalid.errors,
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let session = sessions::create(&mut tx, &ctx, user.id).await?;
+    tx.commit().await?;
+    let jar = jar.add(session_cookie(session.secret, state.config.secure_cookies));
+    Ok((jar, Redirect::to("/board")).into_response())
 }
 
 #[cfg(test)]
