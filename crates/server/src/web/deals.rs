@@ -222,7 +222,7 @@ async fn new_form(
         .into_iter()
         .map(|o| (o.id.to_string(), o.name))
         .collect();
-    organizations.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    organizations.sort_by_key(|o| o.1.to_lowercase());
     Ok((
         status,
         NewDealPage {
