@@ -90,7 +90,7 @@ mod tests {
         let eur = Currency::EUR;
         assert_eq!(money(1_240_050, eur), "€ 12,401");
         assert_eq!(money_exact(1_240_050, eur), "€ 12,400.50");
-        assert_eq!(money_short(124_000_000_00, eur), "€ 124.00M");
+        assert_eq!(money_short(12_400_000_000, eur), "€ 124.00M");
         assert_eq!(money_short(54_000_000, eur), "€ 540k");
         assert_eq!(money_short(985_000, eur), "€ 9,850");
         assert_eq!(money(500, "JPY".parse().unwrap()), "¥ 500");
