@@ -58,12 +58,7 @@ pub fn relative_day(at: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
 }
 
 pub fn relative_date(day: Date, today: Date) -> String {
-    let diff = day
-        .since(today)
-        .ok()
-        .and_then(|s| s.total(Unit::Day).ok())
-        .unwrap_or(0.0)
-        .round() as i64;
+    let diff = today.until(day).map(|s| i64::from(s.get_days())).unwrap_or(0);
     match diff {
         0 => "today".into(),
         1 => "tomorrow".into(),
