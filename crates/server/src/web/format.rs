@@ -58,7 +58,10 @@ pub fn relative_day(at: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
 }
 
 pub fn relative_date(day: Date, today: Date) -> String {
-    let diff = today.until(day).map(|s| i64::from(s.get_days())).unwrap_or(0);
+    let diff = today
+        .until(day)
+        .map(|s| i64::from(s.get_days()))
+        .unwrap_or(0);
     match diff {
         0 => "today".into(),
         1 => "tomorrow".into(),

@@ -1,0 +1,354 @@
+//! The `throughline` command as a user runs it: real binary, real SQLite file.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn db(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("cli.db").display())
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_throughline"))
+            .args(args)
+            .env("THROUGHLINE_DATABASE_URL", self.db())
+            .env("THROUGHLINE_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, "")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail but printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+fn id_of(json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["items"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn users_tokens_pipelines_deals_and_the_snapshot_from_a_terminal() {
+    let cli = Cli::new();
+    let out = cli.run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "Ana@Example.com",
+            "--name",
+            "Ana",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "a long password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let short = cli.run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "bo@example.com",
+            "--name",
+            "Bo",
+            "--role",
+            "rep",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("password: must be at least 10 characters")
+    );
+
+    let token = cli.ok(&["token", "create", "--email", "ana@example.com"]);
+    let last = token.split_whitespace().last().unwrap();
+    assert!(
+        last.starts_with("tl_") && last.len() > 40,
+        "the token is the last word: {token}"
+    );
+
+    cli.ok(&["pipeline", "create", "Sales"]);
+    cli.ok(&[
+        "pipeline",
+        "add-stage",
+        "Sales",
+        "--name",
+        "Lead in",
+        "--probability",
+        "10",
+    ]);
+    cli.ok(&[
+        "pipeline",
+        "add-stage",
+        "Sales",
+        "--name",
+        "Proposal",
+        "--probability",
+        "50",
+        "--checklist",
+        "Budget confirmed",
+        "--require",
+        "expected_close_date",
+    ]);
+    let bad_stage = cli.fails(&[
+        "pipeline",
+        "add-stage",
+        "Sales",
+        "--name",
+        "Won?",
+        "--probability",
+        "140",
+    ]);
+    assert!(bad_stage.contains("probability"), "{bad_stage}");
+
+    cli.ok(&[
+        "deal",
+        "create",
+        "--title",
+        "Acme",
+        "--pipeline",
+        "sales",
+        "--value",
+        "5,000.50",
+        "--owner",
+        "ana@example.com",
+    ]);
+    let bad_value = cli.fails(&[
+        "deal",
+        "create",
+        "--title",
+        "Bad",
+        "--pipeline",
+        "Sales",
+        "--value=-3",
+        "--owner",
+        "ana@example.com",
+    ]);
+    assert!(
+        bad_value.contains("value: must not be negative"),
+        "{bad_value}"
+    );
+    let deal = id_of(&cli.ok(&["deal", "list", "--format", "json"]));
+
+    let unmet = cli.fails(&["deal", "move", &deal, "--stage", "Proposal"]);
+    assert!(
+        unmet.contains("[ ] Budget confirmed") && unmet.contains("[ ] Expected close date is set"),
+        "{unmet}"
+    );
+    cli.ok(&["deal", "check", &deal, "--criterion", "budget confirmed"]);
+    cli.ok(&["deal", "move", &deal, "--stage", "Proposal", "--override"]);
+
+    let table = cli.ok(&["report", "snapshot", "--pipeline", "Sales"]);
+    let proposal = table.lines().find(|l| l.contains("Proposal")).unwrap();
+    assert!(
+        proposal.contains("5,000.50") && proposal.contains("2,500.25"),
+        "{table}"
+    );
+    let csv = cli.ok(&[
+        "report",
+        "snapshot",
+        "--pipeline",
+        "Sales",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        csv.lines().next(),
+        Some("stage,probability,deals,value,weighted")
+    );
+    let json: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "report",
+        "snapshot",
+        "--pipeline",
+        "Sales",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["total"]["value"], 500_050);
+    assert_eq!(json["stages"][1]["weighted_value"], 250_025);
+    let past: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "report",
+        "snapshot",
+        "--pipeline",
+        "Sales",
+        "--at",
+        "2001-01-01",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(past["total"]["count"], 0, "nothing existed in 2001");
+    let bad_at = cli.fails(&[
+        "report",
+        "snapshot",
+        "--pipeline",
+        "Sales",
+        "--at",
+        "yesterday-ish",
+    ]);
+    assert!(bad_at.contains("--at"), "{bad_at}");
+
+    let history = cli.ok(&["deal", "history", &deal]);
+    assert!(
+        history.contains("deal.stage_changed") && history.contains("Lead in → Proposal"),
+        "{history}"
+    );
+    cli.ok(&["deal", "won", &deal]);
+    let again = cli.fails(&["deal", "won", &deal]);
+    assert!(again.contains("already won"), "{again}");
+    let unknown = cli.fails(&["report", "snapshot", "--pipeline", "Nope"]);
+    assert!(unknown.contains("no pipeline"), "{unknown}");
+}
+
+#[test]
+fn acting_as_a_rep_shows_only_their_deals() {
+    let cli = Cli::new();
+    cli.ok(&[
+        "user",
+        "add",
+        "--email",
+        "rita@example.com",
+        "--name",
+        "Rita",
+        "--role",
+        "rep",
+        "--no-login",
+    ]);
+    cli.ok(&[
+        "user",
+        "add",
+        "--email",
+        "omar@example.com",
+        "--name",
+        "Omar",
+        "--role",
+        "rep",
+        "--no-login",
+    ]);
+    cli.ok(&["pipeline", "create", "Sales"]);
+    cli.ok(&[
+        "pipeline",
+        "add-stage",
+        "Sales",
+        "--name",
+        "Lead in",
+        "--probability",
+        "10",
+    ]);
+    cli.ok(&[
+        "deal",
+        "create",
+        "--title",
+        "Rita's",
+        "--pipeline",
+        "Sales",
+        "--value",
+        "100",
+        "--owner",
+        "rita@example.com",
+    ]);
+    cli.ok(&[
+        "deal",
+        "create",
+        "--title",
+        "Omar's",
+        "--pipeline",
+        "Sales",
+        "--value",
+        "200",
+        "--owner",
+        "omar@example.com",
+    ]);
+    let all = cli.ok(&["deal", "list"]);
+    assert!(all.contains("Rita's") && all.contains("Omar's"));
+    let rita = cli.ok(&["deal", "list", "--as", "rita@example.com"]);
+    assert!(
+        rita.contains("Rita's") && !rita.contains("Omar's"),
+        "{rita}"
+    );
+    let snap: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "report",
+        "snapshot",
+        "--pipeline",
+        "Sales",
+        "--as",
+        "rita@example.com",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(snap["total"]["count"], 1);
+    assert_eq!(snap["total"]["value"], 10_000);
+    let stealing = cli.fails(&[
+        "deal",
+        "create",
+        "--title",
+        "x",
+        "--pipeline",
+        "Sales",
+        "--owner",
+        "omar@example.com",
+        "--as",
+        "rita@example.com",
+    ]);
+    assert!(
+        stealing.contains("only assign records to themself"),
+        "{stealing}"
+    );
+}
+
+#[test]
+fn healthcheck_fails_cleanly_when_nothing_answers() {
+    let cli = Cli::new();
+    let err = cli.fails(&["healthcheck", "--url", "http://127.0.0.1:9"]);
+    assert!(err.contains("nothing answers"), "{err}");
+}
