@@ -14,6 +14,7 @@ pub mod nullable;
 pub mod party;
 pub mod pipeline;
 pub mod role;
+pub mod rollup;
 pub mod snapshot;
 pub mod time;
 pub mod user;
