@@ -119,7 +119,10 @@ pub struct ClosedValues {
 }
 
 /// How a stay in a stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum StayExit {
     Forward,
     Backward,
