@@ -86,6 +86,15 @@ pub fn json_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Probl
     }
 }
 
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "/problems/too-large",
+        "Body too large",
+        "the JSON body is larger than 2 MiB",
+    )
+}
+
 /// A JSON body.
 pub struct ApiJson<T>(pub T);
 
@@ -111,20 +120,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "/problems/unreadable-body",
-                "Unreadable body",
-                e.body_text(),
-            )
+            // axum's own body limit (also 2 MiB) answers first for large bodies.
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "/problems/unreadable-body",
+                    "Unreadable body",
+                    e.body_text(),
+                )
+            }
         })?;
         if bytes.len() > JSON_LIMIT {
-            return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "/problems/too-large",
-                "Body too large",
-                "the JSON body is larger than 2 MiB",
-            ));
+            return Err(too_large());
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(json_problem)?;
