@@ -213,7 +213,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| ApiPath(v))
-            .map_err(|_| Problem::not_found(format!("nothing is at {}", parts.uri.path())))
+            .map_err(|_| {
+                // The full path as requested: a nested router sees it without its prefix.
+                let path = parts
+                    .extensions
+                    .get::<axum::extract::OriginalUri>()
+                    .map_or(parts.uri.path(), |o| o.0.path());
+                Problem::not_found(format!("nothing is at {path}"))
+            })
     }
 }
 

@@ -11,8 +11,8 @@ mod users;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use serde_json::json;
@@ -108,7 +108,8 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-pub async fn not_found(uri: Uri) -> Problem {
+/// The full path as requested (a nested router sees it without its prefix).
+pub async fn not_found(OriginalUri(uri): OriginalUri) -> Problem {
     Problem::not_found(format!("nothing is at {}", uri.path()))
 }
 
