@@ -135,6 +135,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if bytes.len() > JSON_LIMIT {
             return Err(too_large());
         }
+        // Serde would fill a struct from an array in field order; the API speaks objects only.
+        if bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'[')
+        {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/validation",
+                "Invalid input",
+                "body: must be a JSON object, not an array",
+            )
+            .with_field("body", "must be a JSON object"));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(json_problem)?;
         de.end().map_err(|e| {

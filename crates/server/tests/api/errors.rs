@@ -358,6 +358,11 @@ async fn json_of_the_wrong_shape(app: &App) {
         assert!(b.get("field").is_none(), "{b}");
     }
 
+    // An array is not a deal, even if its items line up with the fields.
+    let res = app.raw(Method::POST, &admin, "/deals", r#"["Acme"]"#).await;
+    let b = res.problem(422, "/problems/validation");
+    assert_eq!(b["field"], "body", "{b}");
+
     // Well-formed JSON of the wrong shape: 422 naming the field.
     let pid = p.id.clone();
     let cases = [
