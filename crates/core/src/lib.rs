@@ -13,6 +13,7 @@ pub mod money;
 pub mod nullable;
 pub mod party;
 pub mod pipeline;
+pub mod report;
 pub mod role;
 pub mod rollup;
 pub mod snapshot;

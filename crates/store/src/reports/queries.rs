@@ -86,6 +86,18 @@ impl Cut {
         }
     }
 
+    /// The GROUP BY entry for the cut, with a trailing comma (nothing when not cutting:
+    /// PostgreSQL refuses to group by a constant).
+    fn group(self) -> &'static str {
+        match self {
+            Cut::None => "",
+            Cut::Owner => "owner_id,",
+            Cut::Source => "source,",
+            Cut::Campaign => "campaign,",
+            Cut::Day => "day,",
+        }
+    }
+
     fn needs_person(self) -> bool {
         self == Cut::Owner
     }
@@ -163,8 +175,9 @@ pub async fn funnel(
     let has_owner = table != "report_funnel_source";
     let sql = format!(
         "SELECT {cut} AS cut, stage_id, CAST(SUM(entries) AS BIGINT), CAST(SUM(progressed) AS BIGINT) FROM {table}
-         WHERE {filters} GROUP BY {cut}, stage_id",
+         WHERE {filters} GROUP BY {group} stage_id",
         cut = cut.column(),
+        group = cut.group(),
         filters = filters(person, origin, has_owner),
     );
     let rows: Vec<(String, String, i64, i64)> = on_conn!(tx, c => bind_common!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), ctx, pipeline, range, filter).fetch_all(&mut *c).await)?;
@@ -208,8 +221,9 @@ pub async fn closed(
     }
     let sql = format!(
         "SELECT {cut} AS cut, won, CAST(SUM(count) AS BIGINT), CAST(SUM(value) AS BIGINT), CAST(SUM(cycle_ms) AS BIGINT)
-         FROM report_closed WHERE {filters} GROUP BY {cut}, won",
+         FROM report_closed WHERE {filters} GROUP BY {group} won",
         cut = cut.column(),
+        group = cut.group(),
         filters = filters(true, false, true),
     );
     let rows: Vec<(String, i64, i64, i64, i64)> = on_conn!(tx, c => bind_common!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), ctx, pipeline, range, filter).fetch_all(&mut *c).await)?;
@@ -246,7 +260,8 @@ pub struct InflowRow {
     pub won_cycle_ms: i64,
 }
 
-/// Inflow of `pipeline`, or of every pipeline plus the leads not yet in one when `None`.
+/// Items that entered `pipeline`'s funnel (with the leads not yet in any pipeline), or every
+/// pipeline's when `None`.
 pub async fn inflow(
     tx: &mut Tx,
     ctx: &Ctx,
@@ -255,15 +270,24 @@ pub async fn inflow(
     filter: &ReportFilter,
     cut: Cut,
 ) -> Result<Vec<InflowRow>> {
+    // Leads not yet qualified into any pipeline entered every pipeline's funnel: they count
+    // in each (for a team with one pipeline, exactly where they belong).
     let mut where_sql = filters(true, true, true);
-    if pipeline.is_none() {
-        where_sql = where_sql.replacen("pipeline_id = $3", "($3 = '' OR $3 <> '')", 1);
-    }
+    where_sql = if pipeline.is_none() {
+        where_sql.replacen("pipeline_id = $3", "($3 = '' OR $3 <> '')", 1)
+    } else {
+        where_sql.replacen(
+            "pipeline_id = $3",
+            "(pipeline_id = $3 OR pipeline_id = '')",
+            1,
+        )
+    };
     let sql = format!(
         "SELECT {cut} AS cut, kind, CAST(SUM(entered) AS BIGINT), CAST(SUM(qualified) AS BIGINT), CAST(SUM(won) AS BIGINT),
                 CAST(SUM(won_value) AS BIGINT), CAST(SUM(won_cycle_ms) AS BIGINT)
-         FROM report_inflow WHERE {where_sql} GROUP BY {cut}, kind",
+         FROM report_inflow WHERE {where_sql} GROUP BY {group} kind",
         cut = cut.column(),
+        group = cut.group(),
     );
     let pipeline_text = pipeline.map(|p| p.to_string()).unwrap_or_default();
     let rows: Vec<(String, String, i64, i64, i64, i64, i64)> = on_conn!(tx, c => bind_common!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), ctx, pipeline_text, range, filter).fetch_all(&mut *c).await)?;
@@ -433,4 +457,72 @@ pub async fn cycle_times(
         }
     }
     Ok((won, lost))
+}
+
+/// Won and lost deals closed in the range, cut by source or campaign, from the deals
+/// themselves (the close tables are not cut by origin).
+pub async fn closed_by_origin(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: PipelineId,
+    range: DayRange,
+    filter: &ReportFilter,
+    cut: Cut,
+) -> Result<Vec<ClosedRow>> {
+    let tz = crate::settings::time_zone(tx).await?;
+    let (from_ms, to_ms) = range.instants(&tz)?;
+    let column = match cut {
+        Cut::Source => "COALESCE(d.source, '')",
+        Cut::Campaign => "COALESCE(d.campaign, '')",
+        // Days in the team's time zone are worked out below, per close.
+        Cut::Day => "CAST(d.closed_at AS TEXT)",
+        _ => "''",
+    };
+    let sql = format!(
+        "SELECT {column}, d.status, COUNT(*), CAST(SUM(d.value) AS BIGINT), CAST(SUM(d.closed_at - d.cycle_started_at) AS BIGINT)
+         FROM deals d WHERE d.pipeline_id = $3 AND d.status <> 'open' AND d.closed_at >= $4 AND d.closed_at < $5 AND {visible}
+           AND ($6 IS NULL OR d.owner_id = $6) AND ($7 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $7))
+           AND ($8 IS NULL OR d.source = $8) AND ($9 IS NULL OR d.campaign = $9)
+         GROUP BY {group} d.status",
+        group = if cut == Cut::None { "" } else { "1," },
+        visible = crate::scope::visible_owner!("d.owner_id"),
+    );
+    let rows: Vec<(String, String, i64, i64, i64)> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(ctx.role())
+        .bind(ctx.user())
+        .bind(pipeline.to_string())
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(opt_text(filter.owner_id))
+        .bind(opt_text(filter.team_id))
+        .bind(filter.source.clone())
+        .bind(filter.campaign.clone())
+        .fetch_all(&mut *c)
+        .await)?;
+    let mut out: HashMap<String, ClosedRow> = HashMap::new();
+    for (key, status, count, value, cycle) in rows {
+        let key = match (cut, key.parse::<i64>()) {
+            (Cut::Day, Ok(ms)) => {
+                throughline_core::rollup::local_day(throughline_core::time::from_ms(ms), &tz)
+                    .to_string()
+            }
+            _ => key,
+        };
+        let row = out.entry(key.clone()).or_insert_with(|| ClosedRow {
+            cut: key,
+            ..Default::default()
+        });
+        if status == "won" {
+            row.won += count;
+            row.won_value += value;
+            row.won_cycle_ms += cycle;
+        } else {
+            row.lost += count;
+            row.lost_value += value;
+            row.lost_cycle_ms += cycle;
+        }
+    }
+    let mut rows: Vec<ClosedRow> = out.into_values().collect();
+    rows.sort_by(|a, b| a.cut.cmp(&b.cut));
+    Ok(rows)
 }

@@ -1,0 +1,8 @@
+//! Reports: the queries over the report tables, and the assembly of each report from them
+//! with the arithmetic of `core`.
+
+mod funnel;
+mod queries;
+
+pub use funnel::{Grouping, funnel};
+pub use queries::*;
