@@ -483,6 +483,14 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: DealId, patch: DealPatch) -> Res
     {
         spans::replace(tx, &id.to_string(), &span_state(&next), false, ctx.at_ms()).await?;
     }
+    if let (Some(was), Some(now)) = (before.expected_close_date, next.expected_close_date)
+        && now > was
+    {
+        exec!(tx, c => sqlx::query("UPDATE deals SET close_pushes = close_pushes + 1 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await)?;
+    }
     rollups::refresh_deal(tx, id, rollup_before).await?;
     Ok(next)
 }

@@ -304,6 +304,104 @@ async fn funnel_story(db: TestDb) {
     let _ = (h.bo, &h.stages);
 }
 
+async fn attention_story(db: TestDb) {
+    let h = history(&db).await;
+    let admin = Ctx::new(Actor::SYSTEM, at("2026-02-01T00:00:00Z"));
+    let mut tx = db.store.write().await.unwrap();
+    let open = deals::list(
+        &mut tx,
+        &admin,
+        &deals::DealFilter {
+            status: Some(throughline_core::deal::DealStatus::Open),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items;
+    assert_eq!(open.len(), 2);
+    let d3 = open
+        .iter()
+        .find(|d| d.owner_id == h.ana.user_id.unwrap())
+        .unwrap()
+        .id;
+    throughline_store::activities::create(
+        &mut tx,
+        &Ctx::new(h.ana, at("2026-01-20T09:00:00Z")),
+        throughline_core::activity::NewActivity {
+            kind: throughline_core::activity::ActivityKind::Call,
+            subject: "Follow up".into(),
+            owner_id: None,
+            deal_id: Some(d3),
+            lead_id: None,
+            person_id: None,
+            organization_id: None,
+            due_at: Some(at("2026-01-21T09:00:00Z")),
+            duration_minutes: None,
+            note: None,
+            done: false,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = db.store.read().await.unwrap();
+    let r = reports::attention(
+        &mut tx,
+        &admin,
+        h.pipeline,
+        &ReportFilter::default(),
+        at("2026-02-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.needs_effort.len(), 2);
+    let reasons = |id| -> Vec<&str> {
+        r.needs_effort
+            .iter()
+            .find(|i| i.deal_id == id)
+            .unwrap()
+            .reasons
+            .iter()
+            .map(|x| x.code)
+            .collect()
+    };
+    assert_eq!(
+        reasons(d3),
+        ["activity_overdue", "high_value"],
+        "d3 has a step, but it is 10 days late; its 1,200 expected beats d5 with no value"
+    );
+    let d5 = open.iter().find(|d| d.id != d3).unwrap().id;
+    assert_eq!(reasons(d5), ["no_next_activity"]);
+    assert_eq!(r.needs_effort[0].deal_id, d3, "4 + 2 outranks 3");
+    // Bo does not see Ana's deal on his list.
+    let as_bo = Ctx::new(h.bo, at("2026-02-01T00:00:00Z"));
+    let mine = reports::attention(
+        &mut tx,
+        &as_bo,
+        h.pipeline,
+        &ReportFilter::default(),
+        at("2026-02-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        mine.needs_effort
+            .iter()
+            .map(|i| i.deal_id)
+            .collect::<Vec<_>>(),
+        [d5]
+    );
+}
+
+#[tokio::test]
+async fn the_attention_list_ranks_by_explained_reasons() {
+    for db in backends().await {
+        attention_story(db).await;
+    }
+}
+
 #[tokio::test]
 async fn the_funnel_counts_first_entries_skips_conversion_and_closing_rate() {
     for db in backends().await {
