@@ -169,28 +169,30 @@ pub struct SourceRow {
     pub average_won_cycle_days: Option<f64>,
 }
 
+/// Items that entered the funnel and what became of them, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct InflowCounts {
+    pub leads: i64,
+    pub deals: i64,
+    pub qualified: i64,
+    pub won: i64,
+    pub won_value: i64,
+    pub won_cycle_ms: i64,
+}
+
 impl SourceRow {
-    pub fn compute(
-        source: String,
-        campaign: String,
-        leads: i64,
-        deals: i64,
-        qualified: i64,
-        won: i64,
-        won_value: i64,
-        won_cycle_ms: i64,
-    ) -> Self {
+    pub fn compute(source: String, campaign: String, c: InflowCounts) -> Self {
         SourceRow {
             source,
             campaign,
-            leads,
-            deals,
-            qualified,
-            qualification_rate: ratio(qualified, leads),
-            won,
-            closing_rate: ratio(won, leads + deals),
-            won_value,
-            average_won_cycle_days: ratio(won_cycle_ms, won)
+            leads: c.leads,
+            deals: c.deals,
+            qualified: c.qualified,
+            qualification_rate: ratio(c.qualified, c.leads),
+            won: c.won,
+            closing_rate: ratio(c.won, c.leads + c.deals),
+            won_value: c.won_value,
+            average_won_cycle_days: ratio(c.won_cycle_ms, c.won)
                 .map(|ms| ms / crate::time::MS_PER_DAY as f64),
         }
     }
@@ -232,16 +234,15 @@ mod tests {
 
     #[test]
     fn sources_divide_by_what_entered() {
-        let s = SourceRow::compute(
-            "Web".into(),
-            "".into(),
-            8,
-            2,
-            4,
-            3,
-            3000,
-            3 * 10 * crate::time::MS_PER_DAY,
-        );
+        let counts = InflowCounts {
+            leads: 8,
+            deals: 2,
+            qualified: 4,
+            won: 3,
+            won_value: 3000,
+            won_cycle_ms: 3 * 10 * crate::time::MS_PER_DAY,
+        };
+        let s = SourceRow::compute("Web".into(), "".into(), counts);
         assert_eq!(s.qualification_rate, Some(0.5));
         assert_eq!(s.closing_rate, Some(0.3));
         assert_eq!(s.average_won_cycle_days, Some(10.0));
