@@ -395,6 +395,91 @@ async fn attention_story(db: TestDb) {
     );
 }
 
+async fn sources_and_velocity_story(db: TestDb) {
+    let h = history(&db).await;
+    let admin = Ctx::new(Actor::SYSTEM, at("2026-02-01T00:00:00Z"));
+    let (from, to) = (
+        jiff::civil::date(2026, 1, 1),
+        jiff::civil::date(2026, 1, 31),
+    );
+    let mut tx = db.store.read().await.unwrap();
+    let r = reports::sources(
+        &mut tx,
+        &admin,
+        Some(h.pipeline),
+        from,
+        to,
+        &ReportFilter::default(),
+    )
+    .await
+    .unwrap();
+    let row = |name: &str| {
+        r.sources
+            .iter()
+            .find(|s| s.source == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    assert_eq!(
+        r.sources
+            .iter()
+            .map(|s| s.source.as_str())
+            .collect::<Vec<_>>(),
+        ["Event", "Web", "Ads"],
+        "by won value"
+    );
+    let web = row("Web");
+    assert_eq!(
+        (web.leads, web.deals, web.qualified, web.won, web.won_value),
+        (1, 2, 1, 1, 1_000)
+    );
+    assert_eq!(web.closing_rate, Some(1.0 / 3.0));
+    assert_eq!(web.qualification_rate, Some(1.0));
+    assert_eq!(web.average_won_cycle_days, Some(15.0));
+    let ads = row("Ads");
+    assert_eq!((ads.leads, ads.qualified, ads.won), (1, 0, 0));
+    assert_eq!(ads.qualification_rate, Some(0.0));
+
+    let v = reports::velocity(
+        &mut tx,
+        &admin,
+        h.pipeline,
+        from,
+        to,
+        &ReportFilter::default(),
+    )
+    .await
+    .unwrap();
+    // 2 open × 2/3 won × 2,500 average ÷ 14.5 days.
+    assert_eq!(v.total.open_deals, 2);
+    assert_eq!(v.total.win_rate, Some(2.0 / 3.0));
+    assert_eq!(v.total.average_won_value, Some(2_500.0));
+    assert_eq!(v.total.average_won_cycle_days, Some(14.5));
+    let expected = 2.0 * (2.0 / 3.0) * 2_500.0 / 14.5;
+    assert!((v.total.value_per_day.unwrap() - expected).abs() < 1e-9);
+    assert_eq!(v.by_month.len(), 1);
+    assert_eq!(
+        (v.by_month[0].key.as_str(), v.by_month[0].open_deals),
+        ("2026-01", 2)
+    );
+    let bo = v.by_owner.iter().find(|o| o.label == "bo").unwrap();
+    assert_eq!((bo.open_deals, bo.win_rate), (1, Some(1.0)));
+    let only_bo = ReportFilter {
+        owner_id: h.bo.user_id,
+        ..Default::default()
+    };
+    let v = reports::velocity(&mut tx, &admin, h.pipeline, from, to, &only_bo)
+        .await
+        .unwrap();
+    assert_eq!((v.total.open_deals, v.by_month[0].open_deals), (1, 1));
+}
+
+#[tokio::test]
+async fn sources_and_velocity_follow_their_definitions() {
+    for db in backends().await {
+        sources_and_velocity_story(db).await;
+    }
+}
+
 #[tokio::test]
 async fn the_attention_list_ranks_by_explained_reasons() {
     for db in backends().await {

@@ -4,7 +4,11 @@
 mod attention;
 mod funnel;
 mod queries;
+mod sources;
+mod velocity;
 
 pub use attention::attention;
 pub use funnel::{Grouping, funnel};
 pub use queries::*;
+pub use sources::{SourcesReport, sources};
+pub use velocity::{VelocityReport, velocity};

@@ -526,3 +526,95 @@ pub async fn closed_by_origin(
     rows.sort_by(|a, b| a.cut.cmp(&b.cut));
     Ok(rows)
 }
+
+/// Inflow cut by source and campaign together.
+pub async fn inflow_by_origin(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: Option<PipelineId>,
+    range: DayRange,
+    filter: &ReportFilter,
+) -> Result<Vec<(String, String, InflowRow)>> {
+    let mut where_sql = filters(true, true, true);
+    where_sql = if pipeline.is_none() {
+        where_sql.replacen("pipeline_id = $3", "($3 = '' OR $3 <> '')", 1)
+    } else {
+        where_sql.replacen(
+            "pipeline_id = $3",
+            "(pipeline_id = $3 OR pipeline_id = '')",
+            1,
+        )
+    };
+    let sql = format!(
+        "SELECT source, campaign, kind, CAST(SUM(entered) AS BIGINT), CAST(SUM(qualified) AS BIGINT), CAST(SUM(won) AS BIGINT),
+                CAST(SUM(won_value) AS BIGINT), CAST(SUM(won_cycle_ms) AS BIGINT)
+         FROM report_inflow WHERE {where_sql} GROUP BY source, campaign, kind"
+    );
+    let pipeline_text = pipeline.map(|p| p.to_string()).unwrap_or_default();
+    type Row = (String, String, String, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = on_conn!(tx, c => bind_common!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), ctx, pipeline_text, range, filter).fetch_all(&mut *c).await)?;
+    let mut out: HashMap<(String, String), InflowRow> = HashMap::new();
+    for (source, campaign, kind, entered, qualified, won, won_value, won_cycle) in rows {
+        let row = out.entry((source, campaign)).or_default();
+        if kind == "lead" {
+            row.leads += entered;
+        } else {
+            row.deals += entered;
+        }
+        row.qualified += qualified;
+        row.won += won;
+        row.won_value += won_value;
+        row.won_cycle_ms += won_cycle;
+    }
+    let mut rows: Vec<(String, String, InflowRow)> =
+        out.into_iter().map(|((s, c), r)| (s, c, r)).collect();
+    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    Ok(rows)
+}
+
+/// Open deals per owner now (for velocity by owner).
+pub async fn open_by_owner(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: PipelineId,
+    filter: &ReportFilter,
+) -> Result<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> = on_conn!(tx, c => sqlx::query_as(concat!(
+        "SELECT d.owner_id, COUNT(*) FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND ", crate::scope::visible_owner!("d.owner_id"),
+        " AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5))
+          GROUP BY d.owner_id"
+    ))
+    .bind(ctx.role())
+    .bind(ctx.user())
+    .bind(pipeline.to_string())
+    .bind(opt_text(filter.owner_id))
+    .bind(opt_text(filter.team_id))
+    .fetch_all(&mut *c)
+    .await)?;
+    Ok(rows)
+}
+
+/// Open deals at an instant for the owners a filter selects (the snapshot's fast path is cut
+/// by visibility, not by filters; this reads the spans covering the instant).
+pub async fn open_at_for_owners(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: PipelineId,
+    at_ms: i64,
+    filter: &ReportFilter,
+) -> Result<i64> {
+    let (n,): (i64,) = on_conn!(tx, c => sqlx::query_as(concat!(
+        "SELECT COUNT(*) FROM deal_spans s WHERE s.pipeline_id = $3 AND s.valid_from <= $4 AND (s.valid_to IS NULL OR s.valid_to > $4)
+           AND ", crate::scope::visible_owner!("s.owner_id"),
+        " AND ($5 IS NULL OR s.owner_id = $5) AND ($6 IS NULL OR s.owner_id IN (SELECT id FROM users WHERE team_id = $6))"
+    ))
+    .bind(ctx.role())
+    .bind(ctx.user())
+    .bind(pipeline.to_string())
+    .bind(at_ms)
+    .bind(opt_text(filter.owner_id))
+    .bind(opt_text(filter.team_id))
+    .fetch_one(&mut *c)
+    .await)?;
+    Ok(n)
+}
