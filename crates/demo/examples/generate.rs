@@ -9,7 +9,9 @@ use throughline_store::Store;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let url = args.next().ok_or("usage: generate DATABASE_URL [SCALE] [SEED]")?;
+    let url = args
+        .next()
+        .ok_or("usage: generate DATABASE_URL [SCALE] [SEED]")?;
     let scale: f64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1.0);
     let seed: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
     let store = Store::open(&url).await?;

@@ -86,7 +86,10 @@ pub(crate) fn next_step(
     let (booked, due) = if roll < 0.70 {
         // Booked in the last days, due after the end: the healthy case.
         let booked = uniform(rng, t.max(end - 4 * DAY), end);
-        let due = working(end + (random::between(rng, 0.1, 10.0) * DAY as f64) as Ms, rng);
+        let due = working(
+            end + (random::between(rng, 0.1, 10.0) * DAY as f64) as Ms,
+            rng,
+        );
         (booked, due)
     } else if roll < 0.84 && end - t > DAY {
         // Booked, due before the end, never done: overdue.

@@ -5,9 +5,9 @@
 //! office day; analytics bucket by the team's time zone, and a few hours of offset do not
 //! move a week's figures in any way that matters.
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 
 use crate::random::{self, Rng};
 

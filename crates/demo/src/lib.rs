@@ -181,9 +181,12 @@ pub async fn generate(
     refuse_if_filled(&mut tx).await?;
     let roster = team::create(&mut tx, calendar::timestamp(plan.setup), DEMO_PASSWORD).await?;
     let admin = roster.actors[team::ADMIN];
-    let boards =
-        pipelines::create(&mut tx, admin, calendar::timestamp(plan.setup + calendar::HOUR))
-            .await?;
+    let boards = pipelines::create(
+        &mut tx,
+        admin,
+        calendar::timestamp(plan.setup + calendar::HOUR),
+    )
+    .await?;
     progress(1, total);
 
     let mut replay = replay::Replay::new(&plan, &roster, &boards);

@@ -176,7 +176,8 @@ impl Life {
             } else {
                 self.spec.lost_late
             };
-            Next::Lost(*random::pick(rng, reasons))
+            let reason = *random::pick(rng, reasons);
+            Next::Lost(reason)
         };
         let mut leave = working(t + (days * DAY as f64) as Ms, rng);
         if matches!(next, Next::Won) {
@@ -259,7 +260,14 @@ impl Life {
 
     /// Meet the entry criteria of `target` in the last days before the move, as a rep
     /// would: tick what was done, agree a close date, put a value on the deal.
-    fn prepare(&mut self, target: usize, t: Ms, leave: Ms, rng: &mut Rng, beats: &mut Vec<(Ms, Beat)>) {
+    fn prepare(
+        &mut self,
+        target: usize,
+        t: Ms,
+        leave: Ms,
+        rng: &mut Rng,
+        beats: &mut Vec<(Ms, Beat)>,
+    ) {
         let from = t.max(leave - 3 * DAY);
         let stage = &self.spec.stages[target];
         for (item, need) in stage.needs.iter().enumerate() {
@@ -373,7 +381,11 @@ impl Life {
                     Reprice::Estimate if self.value > 0 => self.value,
                     Reprice::Estimate => self.latent,
                     Reprice::Scale(f) => {
-                        let base = if self.value > 0 { self.value } else { self.latent };
+                        let base = if self.value > 0 {
+                            self.value
+                        } else {
+                            self.latent
+                        };
                         round_value(base as f64 * f)
                     }
                 };
@@ -475,8 +487,14 @@ mod tests {
     #[test]
     fn most_deals_are_lost_some_won_and_moves_follow_their_criteria() {
         let (script, outcomes) = lives(2_000, 400 * DAY);
-        let won = outcomes.iter().filter(|o| matches!(o, Outcome::Won(_))).count();
-        let lost = outcomes.iter().filter(|o| matches!(o, Outcome::Lost(_))).count();
+        let won = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Won(_)))
+            .count();
+        let lost = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Lost(_)))
+            .count();
         let rate = won as f64 / (won + lost) as f64;
         assert!((0.12..0.35).contains(&rate), "win rate {rate}");
         // Every forward move comes after its target's checklist was ticked on that deal.

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use throughline_core::activity::ActivityKind;
 use throughline_core::criteria::{CriterionInput, DealField};
 use throughline_core::pipeline::{NewPipeline, NewStage, Stage};
-use throughline_core::{Actor, Currency, CriterionId, PipelineId};
+use throughline_core::{Actor, CriterionId, Currency, PipelineId};
 use throughline_store::{Ctx, Tx, pipelines};
 
 use crate::DemoError;
@@ -84,19 +84,30 @@ pub(crate) static PIPELINES: [PipelineSpec; 2] = [
                 advance: 0.76,
                 reprice: 0.0,
                 haggle: 0.0,
-                work: &[(Call, "Intro call"), (Email, "Sent intro deck"), (Call, "Booked discovery call")],
+                work: &[
+                    (Call, "Intro call"),
+                    (Email, "Sent intro deck"),
+                    (Call, "Booked discovery call"),
+                ],
             },
             StageSpec {
                 name: "Discovery",
                 probability: 20,
                 rot_days: 14,
                 description: "We have heard how they sell today, what hurts, and who decides. Write it down before moving on.",
-                needs: &[Check("Discovery call held"), Check("Current process and pain written down")],
+                needs: &[
+                    Check("Discovery call held"),
+                    Check("Current process and pain written down"),
+                ],
                 median_days: 9.0,
                 advance: 0.70,
                 reprice: 0.0,
                 haggle: 0.0,
-                work: &[(Meeting, "Discovery call"), (Email, "Sent discovery notes"), (Call, "Follow-up on current process")],
+                work: &[
+                    (Meeting, "Discovery call"),
+                    (Email, "Sent discovery notes"),
+                    (Call, "Follow-up on current process"),
+                ],
             },
             StageSpec {
                 name: "Demo",
@@ -108,7 +119,11 @@ pub(crate) static PIPELINES: [PipelineSpec; 2] = [
                 advance: 0.70,
                 reprice: 0.0,
                 haggle: 0.0,
-                work: &[(Meeting, "Product demo"), (Email, "Sent demo recording"), (Call, "Demo follow-up")],
+                work: &[
+                    (Meeting, "Product demo"),
+                    (Email, "Sent demo recording"),
+                    (Call, "Demo follow-up"),
+                ],
             },
             StageSpec {
                 name: "Proposal",
@@ -120,31 +135,49 @@ pub(crate) static PIPELINES: [PipelineSpec; 2] = [
                 advance: 0.70,
                 reprice: 0.45,
                 haggle: 0.0,
-                work: &[(Task, "Prepare proposal"), (Email, "Sent proposal"), (Call, "Walked through the proposal")],
+                work: &[
+                    (Task, "Prepare proposal"),
+                    (Email, "Sent proposal"),
+                    (Call, "Walked through the proposal"),
+                ],
             },
             StageSpec {
                 name: "Negotiation",
                 probability: 70,
                 rot_days: 30,
                 description: "The buyer reviewed the proposal with us and we know who signs and how procurement works.",
-                needs: &[Check("Proposal reviewed with the buyer"), Check("Procurement and legal contact known")],
+                needs: &[
+                    Check("Proposal reviewed with the buyer"),
+                    Check("Procurement and legal contact known"),
+                ],
                 median_days: 16.0,
                 advance: 0.80,
                 reprice: 0.0,
                 haggle: 0.35,
-                work: &[(Meeting, "Negotiation call"), (Email, "Sent revised terms"), (Call, "Procurement check-in")],
+                work: &[
+                    (Meeting, "Negotiation call"),
+                    (Email, "Sent revised terms"),
+                    (Call, "Procurement check-in"),
+                ],
             },
             StageSpec {
                 name: "Contract sent",
                 probability: 90,
                 rot_days: 14,
                 description: "Terms are agreed verbally and the order form is out for signature.",
-                needs: &[Check("Terms agreed"), Check("Order form sent for signature")],
+                needs: &[
+                    Check("Terms agreed"),
+                    Check("Order form sent for signature"),
+                ],
                 median_days: 12.0,
                 advance: 0.88,
                 reprice: 0.0,
                 haggle: 0.1,
-                work: &[(Task, "Prepare order form"), (Email, "Sent order form"), (Call, "Signature follow-up")],
+                work: &[
+                    (Task, "Prepare order form"),
+                    (Email, "Sent order form"),
+                    (Call, "Signature follow-up"),
+                ],
             },
         ],
     },
@@ -152,11 +185,7 @@ pub(crate) static PIPELINES: [PipelineSpec; 2] = [
         name: "Expansion",
         median_value: 5_000.0,
         value_sigma: 0.7,
-        lost_early: &[
-            "Not needed this year",
-            "Budget cut",
-            "Team is shrinking",
-        ],
+        lost_early: &["Not needed this year", "Budget cut", "Team is shrinking"],
         lost_late: &[
             "Budget cut",
             "Price too high",
@@ -181,7 +210,10 @@ pub(crate) static PIPELINES: [PipelineSpec; 2] = [
                 probability: 40,
                 rot_days: 21,
                 description: "The customer confirmed the need in a usage review and we know who owns the budget.",
-                needs: &[Check("Usage review held with the customer"), Field(PersonId)],
+                needs: &[
+                    Check("Usage review held with the customer"),
+                    Field(PersonId),
+                ],
                 median_days: 12.0,
                 advance: 0.76,
                 reprice: 0.0,
@@ -193,12 +225,20 @@ pub(crate) static PIPELINES: [PipelineSpec; 2] = [
                 probability: 60,
                 rot_days: 21,
                 description: "A priced quote is with the customer and a close date agreed.",
-                needs: &[Check("Quote approved by the manager"), Field(Value), Field(ExpectedCloseDate)],
+                needs: &[
+                    Check("Quote approved by the manager"),
+                    Field(Value),
+                    Field(ExpectedCloseDate),
+                ],
                 median_days: 14.0,
                 advance: 0.80,
                 reprice: 0.35,
                 haggle: 0.0,
-                work: &[(Task, "Prepare quote"), (Email, "Sent quote"), (Call, "Quote follow-up")],
+                work: &[
+                    (Task, "Prepare quote"),
+                    (Email, "Sent quote"),
+                    (Call, "Quote follow-up"),
+                ],
             },
             StageSpec {
                 name: "Commercials agreed",
@@ -210,7 +250,10 @@ pub(crate) static PIPELINES: [PipelineSpec; 2] = [
                 advance: 0.90,
                 reprice: 0.0,
                 haggle: 0.25,
-                work: &[(Meeting, "Commercial review"), (Email, "Sent updated quote")],
+                work: &[
+                    (Meeting, "Commercial review"),
+                    (Email, "Sent updated quote"),
+                ],
             },
             StageSpec {
                 name: "Signature",
@@ -257,7 +300,11 @@ fn inputs(needs: &[Need]) -> Vec<CriterionInput> {
 }
 
 /// Create both pipelines as the admin, in the installation's default currency.
-pub(crate) async fn create(tx: &mut Tx, admin: Actor, at: Timestamp) -> Result<Vec<Built>, DemoError> {
+pub(crate) async fn create(
+    tx: &mut Tx,
+    admin: Actor,
+    at: Timestamp,
+) -> Result<Vec<Built>, DemoError> {
     let ctx = Ctx::new(admin, at);
     let mut built = Vec::with_capacity(PIPELINES.len());
     for spec in &PIPELINES {
@@ -312,10 +359,18 @@ mod tests {
     #[test]
     fn every_stage_has_a_probability_a_rot_limit_and_written_criteria() {
         for pipeline in &PIPELINES {
-            assert!((5..=7).contains(&pipeline.stages.len()), "{}", pipeline.name);
+            assert!(
+                (5..=7).contains(&pipeline.stages.len()),
+                "{}",
+                pipeline.name
+            );
             let mut last = 0;
             for stage in pipeline.stages {
-                assert!(stage.probability > last, "{}: probabilities rise", stage.name);
+                assert!(
+                    stage.probability > last,
+                    "{}: probabilities rise",
+                    stage.name
+                );
                 last = stage.probability;
                 assert!(stage.rot_days > 0);
                 assert!(stage.description.len() > 20);

@@ -175,10 +175,10 @@ impl Builder {
         if !self.org_known[org] {
             self.org_known[org] = true;
             // A rep may only own what they create themselves.
-            if let Who::Member(m) = who {
-                if MEMBERS[m].role == throughline_core::Role::Rep {
-                    self.orgs[org].owner = m;
-                }
+            if let Who::Member(m) = who
+                && MEMBERS[m].role == throughline_core::Role::Rep
+            {
+                self.orgs[org].owner = m;
             }
             self.script
                 .push(at - 2 * MINUTE, who, Op::CreateOrganization(org));
@@ -274,8 +274,11 @@ impl Builder {
             source: Some(source.name),
             campaign,
         });
-        self.script
-            .push(decided, Who::Member(decider), Op::QualifyLead { lead, deal });
+        self.script.push(
+            decided,
+            Who::Member(decider),
+            Op::QualifyLead { lead, deal },
+        );
         self.live(NEW_BUSINESS, deal, latent, decided);
     }
 
@@ -332,7 +335,11 @@ impl Builder {
         );
         let date = date_of(at);
         let campaign = (date.month() % 3 == 0 && random::chance(&mut self.rng, 0.4)).then(|| {
-            format!("Renewal drive Q{} {}", (date.month() - 1) / 3 + 1, date.year())
+            format!(
+                "Renewal drive Q{} {}",
+                (date.month() - 1) / 3 + 1,
+                date.year()
+            )
         });
         let deal = self.script.deal(DealPlan {
             pipeline: EXPANSION,
@@ -344,7 +351,8 @@ impl Builder {
             source: Some("Existing customer"),
             campaign,
         });
-        self.script.push(at, Who::Member(owner), Op::CreateDeal(deal));
+        self.script
+            .push(at, Who::Member(owner), Op::CreateDeal(deal));
         self.live(EXPANSION, deal, latent, at);
     }
 

@@ -96,14 +96,19 @@ mod tests {
             let n = 20_000;
             let sum: u64 = (0..n).map(|_| u64::from(poisson(&mut rng, lambda))).sum();
             let mean = sum as f64 / n as f64;
-            assert!((mean - lambda).abs() < lambda * 0.03 + 0.02, "{lambda}: {mean}");
+            assert!(
+                (mean - lambda).abs() < lambda * 0.03 + 0.02,
+                "{lambda}: {mean}"
+            );
         }
     }
 
     #[test]
     fn log_normal_draws_have_the_asked_median() {
         let mut rng = Rng::seed_from_u64(8);
-        let mut draws: Vec<f64> = (0..10_001).map(|_| log_normal(&mut rng, 10.0, 0.8)).collect();
+        let mut draws: Vec<f64> = (0..10_001)
+            .map(|_| log_normal(&mut rng, 10.0, 0.8))
+            .collect();
         draws.sort_by(f64::total_cmp);
         assert!((draws[5_000] - 10.0).abs() < 0.5, "{}", draws[5_000]);
     }

@@ -6,9 +6,7 @@ use throughline_core::activity::{ActivityPatch, NewActivity};
 use throughline_core::deal::{DealPatch, NewDeal};
 use throughline_core::lead::{LeadPatch, NewLead, Qualify};
 use throughline_core::party::{OrganizationInput, PersonInput};
-use throughline_core::{
-    Actor, ActivityId, DealId, LeadId, OrganizationId, PersonId,
-};
+use throughline_core::{ActivityId, Actor, DealId, LeadId, OrganizationId, PersonId};
 use throughline_store::deals::{self, CloseDeal, MoveDeal};
 use throughline_store::leads::{self, Disqualify};
 use throughline_store::{Ctx, Tx, activities, parties};
@@ -102,16 +100,14 @@ impl<'a> Replay<'a> {
     /// Perform one step; a refusal names the step and its instant.
     pub async fn step(&mut self, tx: &mut Tx, step: &Step) -> Result<(), DemoError> {
         let ctx = Ctx::new(self.actor(step.who)?, timestamp(step.at));
-        self.perform(tx, &ctx, &step.op)
-            .await
-            .map_err(|e| match e {
-                DemoError::Store(source) => DemoError::Step {
-                    step: format!("{:?}", step.op),
-                    at: ctx.at,
-                    source,
-                },
-                other => other,
-            })
+        self.perform(tx, &ctx, &step.op).await.map_err(|e| match e {
+            DemoError::Store(source) => DemoError::Step {
+                step: format!("{:?}", step.op),
+                at: ctx.at,
+                source,
+            },
+            other => other,
+        })
     }
 
     async fn perform(&mut self, tx: &mut Tx, ctx: &Ctx, op: &Op) -> Result<(), DemoError> {
@@ -343,7 +339,12 @@ impl<'a> Replay<'a> {
                     },
                 )
                 .await?;
-                put(&mut self.activities, i, (created.id, created.version), "activity")?;
+                put(
+                    &mut self.activities,
+                    i,
+                    (created.id, created.version),
+                    "activity",
+                )?;
             }
             Op::CompleteActivity(i) => {
                 let (id, version) = lookup(&self.activities, i, "activity")?;

@@ -111,7 +111,11 @@ impl Roster {
 
 /// Create the users and teams as an installation's first admin would: people first, then
 /// the teams under their manager, then each rep placed in a team.
-pub(crate) async fn create(tx: &mut Tx, at: Timestamp, password: &str) -> Result<Roster, DemoError> {
+pub(crate) async fn create(
+    tx: &mut Tx,
+    at: Timestamp,
+    password: &str,
+) -> Result<Roster, DemoError> {
     let ctx = Ctx::new(Actor::SYSTEM, at);
     let mut actors = Vec::with_capacity(MEMBERS.len());
     for member in &MEMBERS {
