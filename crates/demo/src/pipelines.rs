@@ -2,7 +2,7 @@
 //! criterion written out in plain words and as checklist items and required fields, and the
 //! figures the simulation draws a deal's stay from.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use throughline_core::activity::ActivityKind;
 use throughline_core::criteria::{CriterionInput, DealField};
 use throughline_core::pipeline::{NewPipeline, NewStage, Stage};
@@ -305,9 +305,10 @@ pub(crate) async fn create(
     admin: Actor,
     at: Timestamp,
 ) -> Result<Vec<Built>, DemoError> {
-    let ctx = Ctx::new(admin, at);
     let mut built = Vec::with_capacity(PIPELINES.len());
-    for spec in &PIPELINES {
+    for (i, spec) in PIPELINES.iter().enumerate() {
+        // Apart in time, so that lists ordered by creation show them in this order.
+        let ctx = Ctx::new(admin, at + SignedDuration::from_mins(10 * i as i64));
         let pipeline = pipelines::create(
             tx,
             &ctx,
