@@ -17,6 +17,8 @@
 //! bits) and differ between runs; nothing else does.
 
 mod activities;
+#[cfg(test)]
+mod audit;
 mod calendar;
 mod flow;
 mod intake;

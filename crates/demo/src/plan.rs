@@ -47,7 +47,8 @@ struct Builder {
     end: Ms,
     orgs: Vec<OrgPlan>,
     people: Vec<PersonPlan>,
-    org_known: Vec<bool>,
+    /// When each organization was created, once it has been.
+    org_created: Vec<Option<Ms>>,
     person_known: Vec<bool>,
     customer_since: Vec<Option<Ms>>,
     webinar: String,
@@ -117,7 +118,7 @@ pub(crate) fn build(opts: &DemoOptions) -> Result<Plan, DemoError> {
     let mut builder = Builder {
         rng,
         end,
-        org_known: vec![false; orgs.len()],
+        org_created: vec![None; orgs.len()],
         person_known: vec![false; people.len()],
         customer_since: vec![None; orgs.len()],
         webinar: intake::webinar_campaign(date_of(window.first * DAY)),
@@ -162,24 +163,26 @@ impl Builder {
         }
     }
 
-    /// Organizations and people nobody dealt with still belong in the address book.
+    /// Organizations and people nobody dealt with still belong in the address book. A
+    /// contact of an organization that came in later arrives with it.
     fn import_the_rest(&mut self, at: Ms) {
         for person in 0..self.people.len() {
             let org = self.people[person].org;
-            self.meet(org, person, at, Who::Member(ADMIN));
+            let when = self.org_created[org].map_or(at, |created| created + 2 * MINUTE);
+            self.meet(org, person, when, Who::Member(ADMIN));
         }
     }
 
     /// Make sure `org` and `person` exist by `at`, created by whoever first met them.
     fn meet(&mut self, org: usize, person: usize, at: Ms, who: Who) {
-        if !self.org_known[org] {
-            self.org_known[org] = true;
+        if self.org_created[org].is_none() {
             // A rep may only own what they create themselves.
             if let Who::Member(m) = who
                 && MEMBERS[m].role == throughline_core::Role::Rep
             {
                 self.orgs[org].owner = m;
             }
+            self.org_created[org] = Some(at - 2 * MINUTE);
             self.script
                 .push(at - 2 * MINUTE, who, Op::CreateOrganization(org));
         }
