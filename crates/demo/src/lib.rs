@@ -42,8 +42,8 @@ use crate::script::Op;
 /// database is for trying the product, never for real data.
 pub const DEMO_PASSWORD: &str = "throughline-demo";
 
-/// The seed used when none is given.
-pub const DEFAULT_SEED: u64 = 1;
+/// The seed used when none is given (the CLI's default too).
+pub const DEFAULT_SEED: u64 = 7;
 
 /// How much history to make, ending when.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,4 +285,27 @@ async fn last_event(tx: &mut Tx) -> Result<i64, DemoError> {
         }
     }
     Ok(high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI and the server may run the generation in a spawned task.
+    #[allow(dead_code)]
+    fn generation_can_move_between_threads(store: &Store, opts: &DemoOptions) {
+        fn send<T: Send>(_: T) {}
+        send(generate(store, opts, &|_, _| {}));
+    }
+
+    #[test]
+    fn default_options_make_the_issue_s_demo() {
+        let opts = DemoOptions::default();
+        assert_eq!(
+            (opts.seed, opts.months, opts.scale),
+            (DEFAULT_SEED, 18, 1.0)
+        );
+        assert!(opts.check().is_ok());
+        assert!(DEMO_PASSWORD.chars().count() >= throughline_store::users::PASSWORD_MIN);
+    }
 }
