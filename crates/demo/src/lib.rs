@@ -13,8 +13,17 @@
 //! peaks and valleys to find, and reps differ in win rate and pace.
 //!
 //! Generation is deterministic per seed and end instant: the same options give the same
-//! records, values, instants and figures. Record ids are UUIDv7 (time-ordered, with random
-//! bits) and differ between runs; nothing else does.
+//! records, values, instants and figures, on SQLite and on PostgreSQL alike. Record ids are
+//! UUIDv7 (time-ordered, with random bits) and differ between runs; nothing else does.
+//!
+//! How it works: `plan` simulates the whole history in memory (pure and fast), producing
+//! a script of timed steps in time order; `replay` performs each step through the store
+//! as the member who would have done it, at its instant, all in one transaction.
+//!
+//! Cost: the full scale is about 48,000 store operations. Their time is almost all the
+//! store's own queries (sqlx hands each SQLite query to a worker thread); in release mode on
+//! two busy cores it took about 7 s on SQLite and 21 s on a local PostgreSQL.
+//! `progress` is called every thousand steps so that a terminal can show it.
 
 mod activities;
 #[cfg(test)]
@@ -113,7 +122,8 @@ pub struct DemoSummary {
     pub lost: u64,
     pub open: u64,
     pub activities: u64,
-    /// Events the generation appended to the history.
+    /// Events the generation appended to the history (on PostgreSQL, events that other
+    /// sessions append meanwhile would be counted too).
     pub events: u64,
     /// The first instant of the simulated history, and its end.
     pub start: Timestamp,
