@@ -1,0 +1,23 @@
+//! The analytics engine: pure functions over plain data that turn a pipeline's history into
+//! the figures a sales team steers by. No I/O, no SQL, no async — the store feeds these
+//! functions with aggregates and the server and CLI render what they return.
+//!
+//! - [`period`]: reporting periods (`--last 90d`, `--quarter 2025Q3`, …) and week, month and
+//!   quarter buckets.
+//! - [`stats`]: mean, sample standard deviation, coefficient of variation and quantiles, over
+//!   lists and over integer histograms.
+//! - [`flow`]: a figure per bucket with peaks and valleys marked.
+//! - [`survival`]: the Kaplan–Meier estimator for censored durations.
+//! - [`model`]: the semi-Markov stage model learned from stage stays: next-step probabilities,
+//!   time in stage, win chances, simulated paths, calibration against configured stage
+//!   probabilities.
+//! - [`projection`]: expected won closes per coming week, projected valleys and the new leads
+//!   needed to fill them.
+//! - [`forecast`]: per month or quarter, won so far, weighted pipeline and P10/P50/P90 of won
+//!   value by Monte Carlo.
+
+pub mod flow;
+pub mod period;
+pub mod rng;
+pub mod stats;
+pub mod survival;
