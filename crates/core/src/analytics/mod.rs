@@ -17,6 +17,7 @@
 //!   value by Monte Carlo.
 
 pub mod flow;
+pub mod model;
 pub mod period;
 pub mod rng;
 pub mod stats;

@@ -122,7 +122,7 @@ impl PeriodArgs {
             return Ok(None);
         };
         let period = match *way {
-            "from" => self.from_to(today)?,
+            "from" => self.resolve_dates(today)?,
             "last" => parse_last(self.last.as_deref().unwrap_or_default(), today)?,
             "quarter" => parse_quarter(self.quarter.as_deref().unwrap_or_default())?,
             "month" => parse_month(self.month.as_deref().unwrap_or_default())?,
@@ -131,7 +131,7 @@ impl PeriodArgs {
         Ok(Some(period))
     }
 
-    fn from_to(&self, today: Date) -> Result<Period, Invalid> {
+    fn resolve_dates(&self, today: Date) -> Result<Period, Invalid> {
         let mut invalid = Invalid::new();
         let from = match self.from.as_deref() {
             None => {
