@@ -16,6 +16,7 @@
 //! - [`forecast`]: per month or quarter, won so far, weighted pipeline and P10/P50/P90 of won
 //!   value by Monte Carlo.
 
+pub mod engine;
 pub mod flow;
 pub mod model;
 pub mod period;
