@@ -174,7 +174,10 @@ pub(crate) fn run(
                 slot -= 1;
                 for (s, p) in groups[slot].segment.iter_mut().enumerate() {
                     let (a, b) = (bounds[s] as usize, bounds[s + 1] as usize);
-                    *p = row[a.min(horizon)..b.min(horizon)].iter().sum::<f64>().max(0.0);
+                    *p = row[a.min(horizon)..b.min(horizon)]
+                        .iter()
+                        .sum::<f64>()
+                        .max(0.0);
                 }
             }
         });

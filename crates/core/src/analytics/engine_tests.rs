@@ -43,11 +43,36 @@ fn lively() -> Model {
     let mut bins = Vec::new();
     for d in 0..40u32 {
         let c = u64::from(40 - d);
-        bins.push(StayBin { stage: 0, days: d, exit: Exit::Forward(1), count: c });
-        bins.push(StayBin { stage: 0, days: d, exit: Exit::Lost, count: c / 2 });
-        bins.push(StayBin { stage: 1, days: d, exit: Exit::Won, count: c / 3 + 1 });
-        bins.push(StayBin { stage: 1, days: d * 2, exit: Exit::Lost, count: c / 3 });
-        bins.push(StayBin { stage: 1, days: d, exit: Exit::Open, count: 1 });
+        bins.push(StayBin {
+            stage: 0,
+            days: d,
+            exit: Exit::Forward(1),
+            count: c,
+        });
+        bins.push(StayBin {
+            stage: 0,
+            days: d,
+            exit: Exit::Lost,
+            count: c / 2,
+        });
+        bins.push(StayBin {
+            stage: 1,
+            days: d,
+            exit: Exit::Won,
+            count: c / 3 + 1,
+        });
+        bins.push(StayBin {
+            stage: 1,
+            days: d * 2,
+            exit: Exit::Lost,
+            count: c / 3,
+        });
+        bins.push(StayBin {
+            stage: 1,
+            days: d,
+            exit: Exit::Open,
+            count: 1,
+        });
     }
     Model::learn(2, &bins, ModelConfig::default()).unwrap()
 }
@@ -100,7 +125,10 @@ fn expected_values_are_the_sum_of_chance_times_value() {
                 p * d.value as f64
             })
             .sum();
-        assert!((o.expected_value - naive).abs() < 1e-6 * naive.max(1.0), "{o:?} vs {naive}");
+        assert!(
+            (o.expected_value - naive).abs() < 1e-6 * naive.max(1.0),
+            "{o:?} vs {naive}"
+        );
         assert!(o.p10 <= o.p50 && o.p50 <= o.p90);
     }
 }
@@ -155,7 +183,10 @@ fn the_aggregate_of_small_deals_matches_drawing_every_deal() {
 #[test]
 fn nothing_to_simulate_gives_zeros() {
     let m = lively();
-    assert_eq!(run(&m, &[], &windows(&[0, 7]), &Simulation::default()), vec![WindowOutlook::default()]);
+    assert_eq!(
+        run(&m, &[], &windows(&[0, 7]), &Simulation::default()),
+        vec![WindowOutlook::default()]
+    );
     assert!(run(&m, &deals(5), &[], &Simulation::default()).is_empty());
     let out = run(
         &m,
@@ -173,14 +204,23 @@ fn nothing_to_simulate_gives_zeros() {
     assert!(out[0].expected_value == 0.0 && out[0].p90 == 0.0);
     // A model with no history.
     let empty = Model::learn(2, &[], ModelConfig::default()).unwrap();
-    let out = run(&empty, &deals(50), &windows(&[0, 7]), &Simulation::default());
+    let out = run(
+        &empty,
+        &deals(50),
+        &windows(&[0, 7]),
+        &Simulation::default(),
+    );
     assert_eq!(out[0], WindowOutlook::default());
 }
 
 #[test]
 fn aggregates_match_their_moments() {
     let mut rng = SimRng::seed(5);
-    for (mean, var, third) in [(100.0, 400.0, 0.0), (100.0, 400.0, 8_000.0), (5.0, 0.0, 0.0)] {
+    for (mean, var, third) in [
+        (100.0, 400.0, 0.0),
+        (100.0, 400.0, 8_000.0),
+        (5.0, 0.0, 0.0),
+    ] {
         let a = Aggregate::from_moments(mean, var, third);
         let n = 100_000;
         let xs: Vec<f64> = (0..n).map(|_| a.sample(&mut rng)).collect();
@@ -189,5 +229,8 @@ fn aggregates_match_their_moments() {
         assert!((m - mean).abs() < 0.5, "{a:?}: mean {m}");
         assert!((v - var).abs() < 0.03 * var + 1e-9, "{a:?}: var {v}");
     }
-    assert_eq!(Aggregate::from_moments(f64::NAN, 1.0, 1.0), Aggregate::Fixed(0.0));
+    assert_eq!(
+        Aggregate::from_moments(f64::NAN, 1.0, 1.0),
+        Aggregate::Fixed(0.0)
+    );
 }

@@ -18,8 +18,10 @@
 
 pub mod engine;
 pub mod flow;
+pub mod forecast;
 pub mod model;
 pub mod period;
+pub mod projection;
 pub mod rng;
 pub mod stats;
 pub mod survival;

@@ -129,10 +129,7 @@ fn absolute(from: usize, rel: Rel, stages: usize) -> Option<Dest> {
     match rel {
         Rel::Won => Some(Dest::Won),
         Rel::Lost => Some(Dest::Lost),
-        Rel::Forward(d) => from
-            .checked_add(d)
-            .filter(|k| *k < stages)
-            .map(Dest::Stage),
+        Rel::Forward(d) => from.checked_add(d).filter(|k| *k < stages).map(Dest::Stage),
         Rel::Backward(d) => from.checked_sub(d).map(Dest::Stage),
     }
 }
@@ -419,9 +416,9 @@ impl Model {
             stage: stage_models,
             figures: Vec::new(),
             pooled: PooledFigures {
-                stays: counts
-                    .iter()
-                    .fold(0u64, |n, c| n.saturating_add(c.ended).saturating_add(c.open)),
+                stays: counts.iter().fold(0u64, |n, c| {
+                    n.saturating_add(c.ended).saturating_add(c.open)
+                }),
                 ended: counts.iter().fold(0u64, |n, c| n.saturating_add(c.ended)),
                 open: counts.iter().fold(0u64, |n, c| n.saturating_add(c.open)),
                 daily_exit_rate: lambda,

@@ -132,6 +132,5 @@ fn sample_exit_day(m: &StageModel, len: usize, age: u32, rng: &mut SimRng) -> Op
     };
     let k = ((target - from) / log_tail).floor() + 1.0;
     let day = from_day as f64 + k.max(1.0);
-    (day.is_finite() && day <= f64::from(MAX_PATH_DAYS) + f64::from(age))
-        .then_some(day as u32)
+    (day.is_finite() && day <= f64::from(MAX_PATH_DAYS) + f64::from(age)).then_some(day as u32)
 }
