@@ -234,3 +234,38 @@ fn aggregates_match_their_moments() {
         Aggregate::Fixed(0.0)
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn expectations_match_the_naive_sum_and_quantiles_are_ordered(
+        raw in proptest::collection::vec((0usize..3, 0u32..80, 0i64..100_000), 0..25),
+        cuts in proptest::collection::vec(0u32..60, 1..5),
+        seed in 0u64..1_000,
+    ) {
+        let m = lively();
+        let ds: Vec<OpenDeal> = raw.iter().map(|&(s, a, v)| deal(s, a, v)).collect();
+        let mut bounds = cuts.clone();
+        bounds.push(0);
+        bounds.sort();
+        bounds.dedup();
+        bounds.push(bounds[bounds.len() - 1] + 7);
+        let ws = windows(&bounds);
+        let sim = Simulation { runs: 300, seed, exact_deals: usize::MAX };
+        let out = run(&m, &ds, &ws, &sim);
+        for (w, o) in ws.iter().zip(&out) {
+            // Naive: every deal on its own, its chance in the window times its value.
+            let (mut value, mut wins, mut total) = (0.0, 0.0, 0.0);
+            for d in &ds {
+                let t = m.win_timing(d.stage, d.age_days, w.until);
+                let p: f64 = t.by_day[w.from as usize..].iter().sum();
+                value += p * d.value as f64;
+                wins += p;
+                if d.stage < m.stages() { total += d.value as f64; }
+            }
+            proptest::prop_assert!((o.expected_value - value).abs() <= 1e-6 * value.max(1.0));
+            proptest::prop_assert!((o.expected_wins - wins).abs() <= 1e-9 * wins.max(1.0));
+            proptest::prop_assert!(0.0 <= o.p10 && o.p10 <= o.p50 && o.p50 <= o.p90);
+            proptest::prop_assert!(o.p90 <= total + 1e-6);
+        }
+    }
+}

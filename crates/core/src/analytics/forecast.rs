@@ -350,4 +350,40 @@ mod tests {
         .unwrap();
         assert!(none.buckets.is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn weighted_pipeline_matches_a_naive_count(
+            raw in proptest::collection::vec((0i64..1_000_000, 0i64..=100, proptest::option::of(-60i64..150)), 0..40),
+            today_offset in 0i64..90,
+        ) {
+            let m = coin_flip();
+            let today = date(2026, 3, 1).checked_add(jiff::Span::new().days(today_offset)).unwrap();
+            let deals: Vec<OpenDeal> = raw.iter().map(|&(value, probability, close)| OpenDeal {
+                stage: 0,
+                age_days: 3,
+                value,
+                probability,
+                expected_close: close.map(|d| today.checked_add(jiff::Span::new().days(d)).unwrap()),
+            }).collect();
+            let bs = months();
+            let f = forecast(&m, &ForecastRequest {
+                today,
+                buckets: &bs,
+                won_so_far: &[],
+                deals: &deals,
+                simulation: Simulation { runs: 50, ..Simulation::default() },
+            }).unwrap();
+            for (b, got) in bs.iter().zip(&f.buckets) {
+                // Naive: an overdue deal is expected today.
+                let mine: Vec<&OpenDeal> = deals.iter().filter(|d| d.expected_close.is_some_and(|c| b.contains(c.max(today)))).collect();
+                let naive: i64 = mine.iter().map(|d| weighted_value(d.value, d.probability)).sum();
+                proptest::prop_assert_eq!(got.weighted, naive);
+                proptest::prop_assert_eq!(got.weighted_deals, mine.len() as u64);
+                proptest::prop_assert!(got.p10 <= got.p50 && got.p50 <= got.p90);
+            }
+            let undated: i64 = deals.iter().filter(|d| d.expected_close.is_none()).map(|d| weighted_value(d.value, d.probability)).sum();
+            proptest::prop_assert_eq!(f.undated_weighted, undated);
+        }
+    }
 }

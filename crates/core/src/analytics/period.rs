@@ -154,9 +154,12 @@ impl PeriodArgs {
 }
 
 fn parse_date(field: &str, text: &str, invalid: &mut Invalid) -> Option<Date> {
-    match text.trim().parse::<Date>() {
-        Ok(date) => Some(date),
-        Err(_) => {
+    let trimmed = text.trim();
+    // The date parser also reads the date part of a date-time; a period is made of days, and
+    // silently dropping a time would answer a question nobody asked.
+    match trimmed.parse::<Date>() {
+        Ok(date) if !trimmed.contains(['T', 't', ' ']) => Some(date),
+        _ => {
             invalid.push(field, format!("`{text}` is not a date such as 2025-07-01"));
             None
         }
@@ -545,7 +548,7 @@ mod tests {
         assert_eq!(
             err(PeriodArgs {
                 from: Some("2025-13-01".into()),
-                to: Some("yesterday".into()),
+                to: Some("2025-01-01T10:00".into()),
                 ..args()
             }),
             ["from", "to"]

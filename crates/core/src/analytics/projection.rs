@@ -444,4 +444,50 @@ mod tests {
         assert_eq!(b.within_interval, 0.5);
         assert_eq!(backtest(&p.weeks, &[]), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn valleys_and_refills_follow_their_definition(
+            // Ages up to 10: older than anyone in the history is the tail's business.
+            raw in proptest::collection::vec((0u32..=10, 0i64..10_000), 0..20),
+            per_week in 0i64..20_000,
+            rate in 0.01f64..1.0,
+            average in 1i64..5_000,
+            cycle in 0u32..60,
+            weekday in 0i64..7,
+        ) {
+            let m = ten_days();
+            let deals: Vec<OpenDeal> = raw.iter().map(|&(age, v)| deal(0, age, v)).collect();
+            let today = date(2026, 3, 2).checked_add(jiff::Span::new().days(weekday)).unwrap();
+            let refill = Refill { closing_rate: rate, average_won_value: average, median_cycle_days: cycle };
+            let p = project(&m, &ProjectionRequest {
+                today,
+                deals: &deals,
+                weeks: 6,
+                pace: Pace::Goal { per_week },
+                refill: Some(refill),
+                simulation: Simulation { runs: 100, ..Simulation::default() },
+            }).unwrap();
+            // Naive: a deal aged a is won 10 − a days from today (if not already due).
+            for w in &p.weeks {
+                let naive: i64 = raw.iter().filter(|(age, _)| {
+                    let day = add_days(today, i64::from(10 - age));
+                    w.from <= day && day <= w.week.end
+                }).map(|(_, v)| v).sum();
+                proptest::prop_assert_eq!(w.expected_value, naive);
+                proptest::prop_assert_eq!(w.valley, naive < w.pace);
+            }
+            let flagged: Vec<Bucket> = p.weeks.iter().filter(|w| w.valley).map(|w| w.week).collect();
+            let valleys: Vec<Bucket> = p.valleys.iter().map(|v| v.week).collect();
+            proptest::prop_assert_eq!(flagged, valleys);
+            for v in &p.valleys {
+                let n = v.needed.unwrap();
+                let per_item = rate * average as f64;
+                proptest::prop_assert!((n.items as f64) * per_item >= v.shortfall as f64 - 1e-6);
+                proptest::prop_assert!(((n.items as f64) - 1.0) * per_item < v.shortfall as f64);
+                proptest::prop_assert_eq!(n.add_by, add_days(v.week.start, -i64::from(cycle)));
+                proptest::prop_assert_eq!(n.late, n.add_by < today);
+            }
+        }
+    }
 }

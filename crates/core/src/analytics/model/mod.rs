@@ -41,7 +41,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use calibration::{CalibrationRow, Reach, ReachBin, calibration};
-pub use path::{Path, PathEnd};
+pub use path::{MAX_PATH_DAYS, MAX_PATH_MOVES, Path, PathEnd};
 pub use timing::WinTiming;
 
 use super::survival::Quantile;
