@@ -21,7 +21,7 @@
 //!
 //! Quantiles are per window: the P90 of two weeks is not the sum of their P90s.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::Model;
 use super::rng::SimRng;
@@ -42,8 +42,10 @@ pub struct OpenDeal {
     pub expected_close: Option<jiff::civil::Date>,
 }
 
-/// Settings of the Monte Carlo simulation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Settings of the Monte Carlo simulation. Deserializes with defaults for missing fields, so an
+/// API query can set just `seed` or `runs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Simulation {
     /// Number of simulated futures.
     pub runs: u32,

@@ -12,7 +12,9 @@ use super::stats;
 /// One bucket's figure.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct BucketValue {
+    /// The bucket.
     pub bucket: Bucket,
+    /// Its figure (a count or an amount in minor units).
     pub value: f64,
     /// The bucket reaches outside the period (a week cut by the period's first or last day),
     /// so its figure covers only part of it.
@@ -37,10 +39,13 @@ pub enum Mark {
 /// One bucket with its standing.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FlowPoint {
+    /// The bucket.
     pub bucket: Bucket,
+    /// Its figure.
     pub value: f64,
     /// (value − mean) ÷ sd; `None` when the deviation is zero or undefined.
     pub z: Option<f64>,
+    /// Peak, valley, normal or partial.
     pub mark: Mark,
 }
 
@@ -49,11 +54,13 @@ pub struct FlowPoint {
 pub struct Flow {
     /// Whole buckets the figures rest on.
     pub n: u64,
+    /// Mean of the whole buckets.
     pub mean: Option<f64>,
     /// Sample standard deviation (n − 1) of the whole buckets.
     pub sd: Option<f64>,
     /// sd ÷ mean; `None` for a zero mean.
     pub cv: Option<f64>,
+    /// Every bucket of the series, in order.
     pub points: Vec<FlowPoint>,
 }
 

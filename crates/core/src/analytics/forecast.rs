@@ -37,13 +37,16 @@ pub struct ForecastRequest<'a> {
     pub buckets: &'a [Bucket],
     /// Won value already closed in each bucket, in the same order (missing ones count 0).
     pub won_so_far: &'a [i64],
+    /// The open deals now.
     pub deals: &'a [OpenDeal],
+    /// Monte Carlo settings.
     pub simulation: Simulation,
 }
 
 /// One month or quarter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForecastBucket {
+    /// The month or quarter.
     pub bucket: Bucket,
     /// Won value closed in the bucket so far, minor units.
     pub won_so_far: i64,
@@ -53,26 +56,31 @@ pub struct ForecastBucket {
     pub weighted_deals: u64,
     /// Won so far plus the expected won value still to come, by the model.
     pub expected: i64,
-    /// Won so far plus P10, P50 and P90 of the won value still to come.
+    /// Won so far plus P10 of the won value still to come: 1 future in 10 ends at or below.
     pub p10: i64,
+    /// Median: won so far plus P50 of the won value still to come.
     pub p50: i64,
+    /// Won so far plus P90 of the won value still to come.
     pub p90: i64,
 }
 
 /// The forecast.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Forecast {
+    /// One per requested bucket, in order.
     pub buckets: Vec<ForecastBucket>,
     /// Weighted value of open deals without an expected close date.
     pub undated_weighted: i64,
+    /// How many open deals have no expected close date.
     pub undated_deals: u64,
+    /// The settings the simulation ran with.
     pub simulation: Simulation,
     /// How the figures were made.
     pub method: String,
 }
 
 /// Forecast each bucket. Refused: buckets out of order or overlapping, a last bucket more than
-/// [`MAX_HORIZON_DAYS`] ahead, more runs than [`MAX_RUNS`].
+/// [`MAX_HORIZON_DAYS`] ahead, zero runs or more than [`MAX_RUNS`].
 pub fn forecast(model: &Model, request: &ForecastRequest<'_>) -> Result<Forecast, Invalid> {
     let today = request.today;
     let mut invalid = Invalid::new();
@@ -89,8 +97,8 @@ pub fn forecast(model: &Model, request: &ForecastRequest<'_>) -> Result<Forecast
             format!("a forecast reaches at most {MAX_HORIZON_DAYS} days ahead"),
         );
     }
-    if request.simulation.runs > MAX_RUNS {
-        invalid.push("runs", format!("must be at most {MAX_RUNS}"));
+    if request.simulation.runs == 0 || request.simulation.runs > MAX_RUNS {
+        invalid.push("runs", format!("must be from 1 to {MAX_RUNS}"));
     }
     invalid.into_result()?;
 

@@ -16,6 +16,8 @@
 //! - [`forecast`]: per month or quarter, won so far, weighted pipeline and P10/P50/P90 of won
 //!   value by Monte Carlo.
 
+#![deny(missing_docs)]
+
 pub mod engine;
 pub mod flow;
 pub mod forecast;

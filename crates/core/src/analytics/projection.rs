@@ -19,11 +19,17 @@ pub const MAX_WEEKS: u32 = 104;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum Pace {
-    /// The won value per week the goals ask for (minor units).
-    Goal { per_week: i64 },
+    /// The won value per week the goals ask for.
+    Goal {
+        /// Minor units per week.
+        per_week: i64,
+    },
     /// Where no goal exists: the recent average, e.g. the mean weekly won value of the last 12
-    /// weeks (minor units).
-    RecentAverage { per_week: i64 },
+    /// weeks.
+    RecentAverage {
+        /// Minor units per week.
+        per_week: i64,
+    },
 }
 
 impl Pace {
@@ -55,16 +61,19 @@ pub struct ProjectionRequest<'a> {
     pub deals: &'a [OpenDeal],
     /// How many weeks to project, starting with the current one (12 in the reports).
     pub weeks: u32,
+    /// The line below which a week is a valley.
     pub pace: Pace,
     /// `None` when the history cannot say (no lead ever won): valleys then come without a
     /// number of leads needed.
     pub refill: Option<Refill>,
+    /// Monte Carlo settings.
     pub simulation: Simulation,
 }
 
 /// One coming week.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectedWeek {
+    /// The ISO week.
     pub week: Bucket,
     /// The first day projected: today for the current week, else the Monday.
     pub from: Date,
@@ -72,21 +81,26 @@ pub struct ProjectedWeek {
     pub expected_wins: f64,
     /// Expected won value, minor units.
     pub expected_value: i64,
-    /// Won value in 1 future out of 10 at most this (P10), in half of them (P50), and in 9 of
-    /// 10 (P90).
+    /// P10: in 1 future out of 10 the week's won value is at most this.
     pub p10: i64,
+    /// P50: half the futures won at most this.
     pub p50: i64,
+    /// P90: 9 futures in 10 won at most this.
     pub p90: i64,
     /// The pace line for the days projected (a current week counts only its remaining days).
     pub pace: i64,
+    /// Expected won value below the pace line.
     pub valley: bool,
 }
 
 /// A week projected below the pace line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Valley {
+    /// The ISO week.
     pub week: Bucket,
+    /// Expected won value, minor units.
     pub expected_value: i64,
+    /// The pace line for the week, minor units.
     pub pace: i64,
     /// pace − expected, minor units.
     pub shortfall: i64,
@@ -111,28 +125,33 @@ pub struct Needed {
 /// The projection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Projection {
+    /// The weeks, from the current one on.
     pub weeks: Vec<ProjectedWeek>,
+    /// The weeks below the pace line, with what it takes to fill them.
     pub valleys: Vec<Valley>,
     /// Totals over all the projected weeks.
     pub expected_wins: f64,
+    /// Expected won value over all the weeks, minor units.
     pub expected_value: i64,
     /// Open deals counted (deals in stages the model does not know are left out).
     pub deals: usize,
+    /// The pace line used.
     pub pace: Pace,
+    /// The settings the simulation ran with.
     pub simulation: Simulation,
     /// How the figures were made, for the people reading them.
     pub method: String,
 }
 
 /// Project won closes for the coming weeks. Refused: zero weeks or more than [`MAX_WEEKS`],
-/// more runs than [`MAX_RUNS`], a negative pace.
+/// zero runs or more than [`MAX_RUNS`], a negative pace.
 pub fn project(model: &Model, request: &ProjectionRequest<'_>) -> Result<Projection, Invalid> {
     let mut invalid = Invalid::new();
     if request.weeks == 0 || request.weeks > MAX_WEEKS {
         invalid.push("weeks", format!("must be from 1 to {MAX_WEEKS}"));
     }
-    if request.simulation.runs > MAX_RUNS {
-        invalid.push("runs", format!("must be at most {MAX_RUNS}"));
+    if request.simulation.runs == 0 || request.simulation.runs > MAX_RUNS {
+        invalid.push("runs", format!("must be from 1 to {MAX_RUNS}"));
     }
     if request.pace.per_week() < 0 {
         invalid.push("pace", "must not be negative");
@@ -423,6 +442,8 @@ mod tests {
             .map(|e| e.field)
             .collect();
         assert_eq!(fields, ["weeks", "runs", "pace"]);
+        r.simulation.runs = 0;
+        assert_eq!(project(&m, &r).unwrap_err().errors[1].field, "runs");
         r.weeks = MAX_WEEKS;
         r.pace = Pace::Goal { per_week: 1 };
         r.simulation.runs = 100;
@@ -443,6 +464,18 @@ mod tests {
         assert_eq!(b.bias, -125.0);
         assert_eq!(b.within_interval, 0.5);
         assert_eq!(backtest(&p.weeks, &[]), None);
+    }
+
+    #[test]
+    fn simulation_settings_read_from_a_query_with_defaults() {
+        let s: Simulation = serde_json::from_str(r#"{"seed": 7}"#).unwrap();
+        assert_eq!(
+            s,
+            Simulation {
+                seed: 7,
+                ..Simulation::default()
+            }
+        );
     }
 
     proptest::proptest! {

@@ -84,11 +84,13 @@ fn interpolate(lo: f64, hi: f64, frac: f64) -> f64 {
 pub struct Summary {
     /// How many values the figures rest on.
     pub n: u64,
+    /// Arithmetic mean.
     pub mean: Option<f64>,
     /// Sample standard deviation (n − 1).
     pub sd: Option<f64>,
     /// Coefficient of variation, sd ÷ mean.
     pub cv: Option<f64>,
+    /// Median (50th percentile).
     pub median: Option<f64>,
     /// 90th percentile.
     pub p90: Option<f64>,

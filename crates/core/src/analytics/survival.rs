@@ -26,6 +26,7 @@ use serde::Serialize;
 /// One subject: its duration in whole days and whether the end was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Observation {
+    /// Whole days.
     pub days: u32,
     /// `true` when the duration ended (event), `false` when it is still going (censored).
     pub event: bool,
@@ -34,18 +35,24 @@ pub struct Observation {
 /// Many subjects at once: at `day`, so many ended and so many were censored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DayBin {
+    /// The day.
     pub day: u32,
+    /// Subjects that ended on that day.
     pub events: u64,
+    /// Subjects censored on that day (still going after it).
     pub censored: u64,
 }
 
 /// One line of the Kaplan–Meier table.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct KmRow {
+    /// The day.
     pub day: u32,
     /// Subjects whose duration is at least `day`.
     pub at_risk: u64,
+    /// Subjects that ended on the day.
     pub events: u64,
+    /// Subjects censored on the day.
     pub censored: u64,
     /// S(day) = P(T > day).
     pub survival: f64,
@@ -54,6 +61,7 @@ pub struct KmRow {
 /// A day-quantile of a duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Quantile {
+    /// Whole days.
     pub days: u32,
     /// Beyond the last observed day: reached only through the constant-rate tail.
     pub extrapolated: bool,

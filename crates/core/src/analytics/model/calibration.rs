@@ -10,8 +10,11 @@ use super::Model;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reach {
+    /// Won.
     Won,
+    /// Lost.
     Lost,
+    /// Still open.
     Open,
 }
 
@@ -21,20 +24,25 @@ pub struct ReachBin {
     /// Index of the furthest stage the deal entered. A deal that skipped a stage counts as
     /// having passed it (DESIGN.md), so reaching stage 3 means passing 0, 1 and 2.
     pub max_stage: usize,
+    /// How the deals ended.
     pub outcome: Reach,
+    /// How many deals.
     pub count: u64,
 }
 
 /// One line of the calibration table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CalibrationRow {
+    /// Stage index.
     pub stage: usize,
     /// The stage's configured win probability, in percent.
     pub configured: f64,
     /// Won ÷ (won + lost) among closed deals that reached the stage, in percent; `None` when
     /// none has closed. Deals still open are left out, which favours whatever closes fast.
     pub observed: Option<f64>,
+    /// Closed deals that reached the stage and were won.
     pub won: u64,
+    /// Closed deals that reached the stage.
     pub closed: u64,
     /// The model's chance that a deal entering the stage is won, in percent. It counts open
     /// deals for as long as they have lasted and borrows from the pipeline where data is thin.

@@ -68,8 +68,11 @@ pub enum Exit {
 pub struct StayBin {
     /// Stage index: its 0-based place in the pipeline's order.
     pub stage: usize,
+    /// Whole days the stay lasted (or, when open, has lasted so far).
     pub days: u32,
+    /// How it ended.
     pub exit: Exit,
+    /// How many stays.
     pub count: u64,
 }
 
@@ -137,6 +140,7 @@ fn absolute(from: usize, rel: Rel, stages: usize) -> Option<Dest> {
 /// Observed and learned figures of one stage, each with what it rests on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageFigures {
+    /// Stage index.
     pub stage: usize,
     /// Stays observed: ended plus still open.
     pub stays: u64,
@@ -150,26 +154,35 @@ pub struct StageFigures {
     pub never_leaves: f64,
     /// Learned chance that a deal entering the stage is eventually won.
     pub win_probability: f64,
-    /// Learned median and 90th percentile of the days spent in the stage.
+    /// Learned median of the days spent in the stage by a deal entering it; `extrapolated`
+    /// when the stage's own history has nobody who stayed that long (the figure then comes
+    /// from the pipeline). `None` when nothing ever left.
     pub median_days: Option<Quantile>,
+    /// Learned 90th percentile of the days spent in the stage.
     pub p90_days: Option<Quantile>,
 }
 
 /// Probabilities (or counts) of the next step out of a stage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NextStep {
+    /// Won from the stage.
     pub won: f64,
+    /// Lost from the stage.
     pub lost: f64,
     /// (stage index, probability), in stage order.
     pub forward: Vec<(usize, f64)>,
+    /// (stage index, probability) of moves back, in stage order.
     pub backward: Vec<(usize, f64)>,
 }
 
 /// Pipeline-wide figures, the prior every stage is shrunk toward.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PooledFigures {
+    /// Stays observed in all stages.
     pub stays: u64,
+    /// Stays that ended.
     pub ended: u64,
+    /// Stays still open.
     pub open: u64,
     /// Average daily exit rate: exits ÷ days at risk. Used beyond the longest observed stay.
     pub daily_exit_rate: f64,

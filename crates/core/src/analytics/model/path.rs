@@ -15,7 +15,9 @@ use super::{Dest, Model, StageModel};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PathEnd {
+    /// Won.
     Won,
+    /// Lost.
     Lost,
     /// Still open after [`MAX_PATH_DAYS`] days or [`MAX_PATH_MOVES`] moves, or stuck in a
     /// stage nobody ever left.
@@ -25,6 +27,7 @@ pub enum PathEnd {
 /// A simulated remaining path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Path {
+    /// How it ends.
     pub end: PathEnd,
     /// Days from today until it is won or lost (for a stalled path, until it was given up).
     pub days: u32,
