@@ -159,6 +159,7 @@ async fn first_run_creates_the_admin_then_shows_an_empty_state_that_teaches() {
     // The browser's own checks stop the submit; strip them to test the server's answer.
     browser.client.execute("document.querySelectorAll('input').forEach(i => { i.removeAttribute('minlength'); i.type = 'text'; })", vec![]).await.unwrap();
     browser.click("button[type=submit]").await;
+    browser.wait_for(".field .error").await;
     let errors = browser.texts(".field .error").await;
     assert!(
         errors.iter().any(|e| e.contains("e-mail address")),
@@ -238,7 +239,7 @@ async fn a_rep_drags_a_deal_through_its_criteria_and_time_travel_shows_the_past(
     browser
         .client
         .wait()
-        .at_most(std::time::Duration::from_secs(10))
+        .at_most(std::time::Duration::from_secs(30))
         .for_element(Locator::Css(
             "#criteria-dialog [data-action=move]:not([disabled])",
         ))

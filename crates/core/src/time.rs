@@ -43,7 +43,11 @@ pub fn parse_instant_or_date(text: &str, tz: &TimeZone) -> Result<Timestamp, Str
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(ts);
     }
-    if let Ok(date) = text.parse::<Date>() {
+    // A date parser also reads the date of a date-time; a time without an offset is not a
+    // date, and taking the end of its day would answer for another instant.
+    if !text.contains(['T', 't', ' '])
+        && let Ok(date) = text.parse::<Date>()
+    {
         return end_of_day(date, tz).map_err(|e| e.to_string());
     }
     Err(format!(
@@ -62,6 +66,16 @@ mod tests {
         let at = parse_instant_or_date("2017-06-30T12:00:00+02:00", &TimeZone::UTC).unwrap();
         assert_eq!(at.to_string(), "2017-06-30T10:00:00Z");
         assert!(parse_instant_or_date("last tuesday", &TimeZone::UTC).is_err());
+        for no_offset in [
+            "2017-06-30T12:00:00",
+            "2017-06-30 12:00",
+            "2017-06-30t12:00",
+        ] {
+            assert!(
+                parse_instant_or_date(no_offset, &TimeZone::UTC).is_err(),
+                "{no_offset}"
+            );
+        }
     }
 
     #[test]

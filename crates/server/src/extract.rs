@@ -86,6 +86,15 @@ pub fn json_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Probl
     }
 }
 
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "/problems/too-large",
+        "Body too large",
+        "the JSON body is larger than 2 MiB",
+    )
+}
+
 /// A JSON body.
 pub struct ApiJson<T>(pub T);
 
@@ -111,20 +120,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "/problems/unreadable-body",
-                "Unreadable body",
-                e.body_text(),
-            )
+            // axum's own body limit (also 2 MiB) answers first for large bodies.
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "/problems/unreadable-body",
+                    "Unreadable body",
+                    e.body_text(),
+                )
+            }
         })?;
         if bytes.len() > JSON_LIMIT {
+            return Err(too_large());
+        }
+        // Serde would fill a struct from an array in field order; the API speaks objects only.
+        if bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'[')
+        {
             return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "/problems/too-large",
-                "Body too large",
-                "the JSON body is larger than 2 MiB",
-            ));
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/validation",
+                "Invalid input",
+                "body: must be a JSON object, not an array",
+            )
+            .with_field("body", "must be a JSON object"));
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(json_problem)?;
@@ -147,30 +170,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let declared_empty = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() == "0");
-        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
-        if declared_empty || !has_type {
-            let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, JSON_LIMIT).await.map_err(|_| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "/problems/unreadable-body",
-                    "Unreadable body",
-                    "the body could not be read",
-                )
-            })?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJson(T::default()));
-            }
-            let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-            return ApiJson::from_request(req, state)
-                .await
-                .map(|ApiJson(v)| OptionalJson(v));
+        // Whatever the headers say (`curl -X POST -H 'Content-Type: application/json'` sends
+        // no Content-Length), an empty body is a body left out.
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, JSON_LIMIT).await.map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "/problems/unreadable-body",
+                "Unreadable body",
+                "the body could not be read",
+            )
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
         }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         ApiJson::from_request(req, state)
             .await
             .map(|ApiJson(v)| OptionalJson(v))
@@ -213,7 +227,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| ApiPath(v))
-            .map_err(|_| Problem::not_found(format!("nothing is at {}", parts.uri.path())))
+            .map_err(|_| {
+                // The full path as requested: a nested router sees it without its prefix.
+                let path = parts
+                    .extensions
+                    .get::<axum::extract::OriginalUri>()
+                    .map_or(parts.uri.path(), |o| o.0.path());
+                Problem::not_found(format!("nothing is at {path}"))
+            })
     }
 }
 

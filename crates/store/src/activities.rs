@@ -81,6 +81,36 @@ pub struct ActivityFilter {
     pub limit: Option<i64>,
 }
 
+/// Keep the deal's logged effort in step: what an activity counts for is (done, minutes).
+async fn add_effort(
+    tx: &mut Tx,
+    deal: Option<DealId>,
+    activities: i64,
+    minutes: i64,
+) -> Result<()> {
+    let Some(deal) = deal else { return Ok(()) };
+    if activities == 0 && minutes == 0 {
+        return Ok(());
+    }
+    exec!(tx, c => sqlx::query(
+        "UPDATE deals SET activities_done = activities_done + $1, effort_minutes = effort_minutes + $2 WHERE id = $3",
+    )
+    .bind(activities)
+    .bind(minutes)
+    .bind(deal.to_string())
+    .execute(&mut *c)
+    .await)?;
+    Ok(())
+}
+
+fn effort(a: &Activity) -> (i64, i64) {
+    if a.done {
+        (1, a.duration_minutes.unwrap_or(0))
+    } else {
+        (0, 0)
+    }
+}
+
 pub async fn list(tx: &mut Tx, ctx: &Ctx, filter: &ActivityFilter) -> Result<Page<Activity>> {
     let limit = page_limit(filter.limit)?;
     let cursor = check_cursor(filter.cursor.as_deref())?;
@@ -200,6 +230,8 @@ pub async fn create(tx: &mut Tx, ctx: &Ctx, new: NewActivity) -> Result<Activity
         &json!({ "after": activity }),
     )
     .await?;
+    let (n, minutes) = effort(&activity);
+    add_effort(tx, activity.deal_id, n, minutes).await?;
     Ok(activity)
 }
 
@@ -263,5 +295,8 @@ pub async fn update(
         &json!({ "before": before, "after": next }),
     )
     .await?;
+    let (n0, m0) = effort(&before);
+    let (n1, m1) = effort(&next);
+    add_effort(tx, next.deal_id, n1 - n0, m1 - m0).await?;
     Ok(next)
 }

@@ -21,7 +21,8 @@ use crate::events::{self, Ctx, append};
 use crate::rows::{currency, custom, custom_text, date, opt_text, parse, parse_opt};
 use crate::scope::{check_assignable, default_owner, visible_owner};
 use crate::spans::{self, SpanState};
-use crate::{parties, pipelines};
+use crate::{parties, pipelines, rollups};
+use throughline_core::rollup::Rollup;
 
 pub const PAGE_DEFAULT: i64 = 50;
 pub const PAGE_MAX: i64 = 500;
@@ -362,6 +363,7 @@ pub async fn create_from(tx: &mut Tx, ctx: &Ctx, new: NewDeal, origin: Origin) -
         ctx.at_ms(),
     )
     .await?;
+    rollups::refresh_deal(tx, deal.id, Rollup::default()).await?;
     Ok(deal)
 }
 
@@ -465,6 +467,7 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: DealId, patch: DealPatch) -> Res
     }
     next.version = before.version + 1;
     next.updated_at = ctx.at.max(before.updated_at);
+    let rollup_before = rollups::of_deal(tx, id).await?;
     write(tx, &next).await?;
     append(
         tx,
@@ -480,6 +483,15 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: DealId, patch: DealPatch) -> Res
     {
         spans::replace(tx, &id.to_string(), &span_state(&next), false, ctx.at_ms()).await?;
     }
+    if let (Some(was), Some(now)) = (before.expected_close_date, next.expected_close_date)
+        && now > was
+    {
+        exec!(tx, c => sqlx::query("UPDATE deals SET close_pushes = close_pushes + 1 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await)?;
+    }
+    rollups::refresh_deal(tx, id, rollup_before).await?;
     Ok(next)
 }
 
@@ -558,6 +570,7 @@ pub async fn move_to(tx: &mut Tx, ctx: &Ctx, id: DealId, mv: MoveDeal) -> Result
     next.stage_id = target.id;
     next.stage_entered_at = next.updated_at;
     check_currency(&next, &pipeline)?;
+    let rollup_before = rollups::of_deal(tx, id).await?;
     write(tx, &next).await?;
     append(tx, ctx, ctx.at_ms(), EventKind::DealStageChanged, &id.to_string(), &json!({
         "from": { "pipeline_id": before.pipeline_id, "stage_id": before.stage_id, "stage": current.name },
@@ -567,6 +580,7 @@ pub async fn move_to(tx: &mut Tx, ctx: &Ctx, id: DealId, mv: MoveDeal) -> Result
         "unmet": unmet,
     })).await?;
     spans::replace(tx, &id.to_string(), &span_state(&next), true, ctx.at_ms()).await?;
+    rollups::refresh_deal(tx, id, rollup_before).await?;
     Ok(next)
 }
 
@@ -603,6 +617,7 @@ async fn close(
     next.status = status;
     next.closed_at = Some(next.updated_at);
     next.lost_reason = reason.clone();
+    let rollup_before = rollups::of_deal(tx, id).await?;
     write(tx, &next).await?;
     let (kind, data) = match status {
         DealStatus::Lost => (
@@ -616,6 +631,7 @@ async fn close(
     };
     append(tx, ctx, ctx.at_ms(), kind, &id.to_string(), &data).await?;
     spans::close(tx, &id.to_string(), ctx.at_ms()).await?;
+    rollups::refresh_deal(tx, id, rollup_before).await?;
     Ok(next)
 }
 
@@ -645,6 +661,7 @@ pub async fn reopen(tx: &mut Tx, ctx: &Ctx, id: DealId, version: Option<i64>) ->
     next.status = DealStatus::Open;
     next.closed_at = None;
     next.lost_reason = None;
+    let rollup_before = rollups::of_deal(tx, id).await?;
     write(tx, &next).await?;
     append(tx, ctx, ctx.at_ms(), EventKind::DealReopened, &id.to_string(), &json!({
         "from_status": before.status, "lost_reason": before.lost_reason, "stage_id": next.stage_id,
@@ -657,6 +674,7 @@ pub async fn reopen(tx: &mut Tx, ctx: &Ctx, id: DealId, version: Option<i64>) ->
         to_ms(next.updated_at),
     )
     .await?;
+    rollups::refresh_deal(tx, id, rollup_before).await?;
     Ok(next)
 }
 

@@ -13,9 +13,10 @@ use crate::db::{Tx, exec, on_conn};
 use crate::deals::{self, Origin, Page, check_cursor, page_limit, paginate};
 use crate::error::{Result, StoreError};
 use crate::events::{Ctx, append};
-use crate::parties;
 use crate::rows::{custom, custom_text, opt_text, parse, parse_opt};
 use crate::scope::{check_assignable, visible_owner};
+use crate::{parties, rollups};
+use throughline_core::rollup::Rollup;
 
 #[derive(sqlx::FromRow)]
 struct LeadRow {
@@ -209,6 +210,7 @@ pub async fn create(tx: &mut Tx, ctx: &Ctx, new: NewLead) -> Result<Lead> {
         &json!({ "after": lead }),
     )
     .await?;
+    rollups::refresh_lead(tx, lead.id, Rollup::default()).await?;
     Ok(lead)
 }
 
@@ -283,6 +285,7 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: LeadId, patch: LeadPatch) -> Res
     }
     next.version += 1;
     next.updated_at = ctx.at.max(before.updated_at);
+    let rollup_before = rollups::of_lead(tx, id).await?;
     write(tx, &next).await?;
     append(
         tx,
@@ -293,6 +296,7 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: LeadId, patch: LeadPatch) -> Res
         &json!({ "before": before, "after": next }),
     )
     .await?;
+    rollups::refresh_lead(tx, id, rollup_before).await?;
     Ok(next)
 }
 
@@ -325,6 +329,7 @@ pub async fn qualify(tx: &mut Tx, ctx: &Ctx, id: LeadId, q: Qualify) -> Result<(
         lead_id: Some(id),
         cycle_started_at: Some(before.created_at),
     };
+    let rollup_before = rollups::of_lead(tx, id).await?;
     let deal = deals::create_from(tx, ctx, new, origin).await?;
     let mut next = bumped(&before, ctx);
     next.status = LeadStatus::Qualified;
@@ -340,6 +345,7 @@ pub async fn qualify(tx: &mut Tx, ctx: &Ctx, id: LeadId, q: Qualify) -> Result<(
         &json!({ "deal_id": deal.id }),
     )
     .await?;
+    rollups::refresh_lead(tx, id, rollup_before).await?;
     Ok((next, deal))
 }
 

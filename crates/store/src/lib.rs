@@ -6,6 +6,8 @@
 
 mod db;
 mod error;
+pub mod reports;
+pub mod rollups;
 mod rows;
 mod scope;
 mod spans;

@@ -528,6 +528,10 @@ pub async fn create_stage(
     let mut order: Vec<StageId> = existing.iter().map(|s| s.id).collect();
     order.insert((position - 1) as usize, id);
     renumber(tx, &order).await?;
+    if position < last {
+        // Stages after it moved: "later stage" changed for past deals, so the funnel changes.
+        crate::rollups::rebuild(tx).await?;
+    }
     write_criteria(tx, id, &rules, &[]).await?;
     let stage = require_stage(tx, id).await?;
     append(
@@ -620,6 +624,7 @@ pub async fn reorder_stages(
         ));
     }
     renumber(tx, order).await?;
+    crate::rollups::rebuild(tx).await?;
     append(
         tx,
         ctx,
@@ -659,6 +664,7 @@ pub async fn archive_stage(tx: &mut Tx, ctx: &Ctx, id: StageId) -> Result<Stage>
         .map(|s| s.id)
         .collect();
     renumber(tx, &remaining).await?;
+    crate::rollups::rebuild(tx).await?;
     append(
         tx,
         ctx,

@@ -170,17 +170,19 @@ impl Browser {
     pub async fn wait_for(&self, css: &str) {
         self.client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(30))
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("waited for {css}: {e}"));
     }
 
+    /// Sign in and wait for the answer: the app's frame, or the form's error.
     pub async fn sign_in(&self, email: &str, password: &str) {
         self.goto("/login").await;
         self.fill("#email", email).await;
         self.fill("#password", password).await;
         self.click("button[type=submit]").await;
+        self.wait_for(".app, .form-error").await;
     }
 
     /// Save a screenshot under target/screenshots for people to look at.

@@ -11,8 +11,8 @@ mod users;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use serde_json::json;
@@ -79,11 +79,14 @@ pub fn routes() -> Router<AppState> {
             "/activities/{id}",
             get(activities::show).patch(activities::update),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
 
 pub fn health_routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(health))
+    Router::new()
+        .route("/healthz", get(health))
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// Liveness and database reachability, without authentication (for load balancers and
@@ -108,8 +111,22 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-pub async fn not_found(uri: Uri) -> Problem {
+/// The full path as requested (a nested router sees it without its prefix).
+pub async fn not_found(OriginalUri(uri): OriginalUri) -> Problem {
     Problem::not_found(format!("nothing is at {}", uri.path()))
+}
+
+/// A known path asked with a method it does not serve; axum adds the `Allow` header.
+pub async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "/problems/method-not-allowed",
+        "Method not allowed",
+        format!(
+            "{method} is not served at {}; see the Allow header",
+            uri.path()
+        ),
+    )
 }
 
 /// `201 Created` with the new resource as JSON.

@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages that work without scripts; `assets/app.js` adds drag
 //! and drop, dialogs and shortcuts on top.
 
+mod agenda;
 mod assets;
 mod board;
 mod deal;
@@ -44,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/qualify", post(leads::qualify))
         .route("/leads/{id}/disqualify", post(leads::disqualify))
         .route("/reports/snapshot", get(reports::snapshot))
+        .route("/agenda", get(agenda::page))
+        .route("/agenda/{id}/done", post(agenda::done))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -70,6 +73,7 @@ pub struct Frame {
 const ICON_BOARD: &str = "M3 4h5v16H3zM10 4h5v10h-5zM17 4h4v7h-4z";
 const ICON_DEALS: &str = "M4 6h16M4 12h16M4 18h10";
 const ICON_LEADS: &str = "M12 3v18M3 12h18";
+const ICON_AGENDA: &str = "M4 5h16v15H4zM4 10h16M9 3v4M15 3v4";
 const ICON_REPORTS: &str = "M4 20V10M10 20V4M16 20v-7M22 20H2";
 
 impl Frame {
@@ -85,6 +89,7 @@ impl Frame {
             ("/board", "Board", ICON_BOARD),
             ("/deals", "Deals", ICON_DEALS),
             ("/leads", "Leads", ICON_LEADS),
+            ("/agenda", "Agenda", ICON_AGENDA),
             ("/reports/snapshot", "Reports", ICON_REPORTS),
         ]
         .into_iter()

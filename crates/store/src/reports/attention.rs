@@ -1,0 +1,157 @@
+//! The attention list: open deals that need effort now, and those taking effort out of
+//! proportion to their expected value.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use throughline_core::report::{
+    ATTENTION_WEIGHTS, AttentionFacts, AttentionReport, attention as rank,
+};
+use throughline_core::time::{MS_PER_DAY, to_ms};
+use throughline_core::{DealId, PipelineId, StageId};
+
+use super::queries::{ReportFilter, stays};
+use crate::db::{Tx, on_conn};
+use crate::error::Result;
+use crate::events::Ctx;
+use crate::rows::{opt_text, parse};
+use crate::scope::visible_owner;
+use crate::{pipelines, settings};
+
+/// The 90th percentile (nearest rank) of whole days over a histogram, and its size.
+fn p90(histogram: &[(i64, i64)]) -> Option<(f64, i64)> {
+    let n: i64 = histogram.iter().map(|(_, c)| c).sum();
+    if n == 0 {
+        return None;
+    }
+    let mut sorted = histogram.to_vec();
+    sorted.sort();
+    let rank = ((0.9 * n as f64).ceil() as i64).max(1);
+    let mut seen = 0;
+    for (days, count) in sorted {
+        seen += count;
+        if seen >= rank {
+            return Some((days as f64, n));
+        }
+    }
+    None
+}
+
+type OpenRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+);
+
+pub async fn attention(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline_id: PipelineId,
+    filter: &ReportFilter,
+    now: Timestamp,
+) -> Result<AttentionReport> {
+    let pipeline = pipelines::require(tx, pipeline_id).await?;
+    let stages: HashMap<StageId, throughline_core::pipeline::Stage> =
+        pipelines::stages(tx, pipeline_id, true)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    let tz = settings::time_zone(tx).await?;
+    let today = now.to_zoned_datetime(tz.clone()).date();
+    let now_ms = to_ms(now);
+
+    let mut stay_days: HashMap<StageId, Vec<(i64, i64)>> = HashMap::new();
+    for s in stays(tx, pipeline_id, None).await? {
+        stay_days
+            .entry(s.stage_id)
+            .or_default()
+            .push((s.days, s.count));
+    }
+
+    let rows: Vec<OpenRow> = on_conn!(tx, c => sqlx::query_as(concat!(
+        "SELECT d.id, d.title, d.stage_id, d.owner_id, d.value, d.stage_entered_at, d.expected_close_date,
+                d.close_pushes, d.activities_done, d.effort_minutes
+         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND ", visible_owner!("d.owner_id"),
+        " AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5))
+          AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
+    ))
+    .bind(ctx.role())
+    .bind(ctx.user())
+    .bind(pipeline_id.to_string())
+    .bind(opt_text(filter.owner_id))
+    .bind(opt_text(filter.team_id))
+    .bind(filter.source.clone())
+    .bind(filter.campaign.clone())
+    .fetch_all(&mut *c)
+    .await)?;
+
+    // Open activities of open deals: does each have a next step, and how late is the oldest?
+    let next: Vec<(String, Option<i64>)> = on_conn!(tx, c => sqlx::query_as(
+        "SELECT a.deal_id, MIN(a.due_at) FROM activities a JOIN deals d ON d.id = a.deal_id
+         WHERE a.done = FALSE AND d.pipeline_id = $1 AND d.status = 'open' GROUP BY a.deal_id",
+    )
+    .bind(pipeline_id.to_string())
+    .fetch_all(&mut *c)
+    .await)?;
+    let next: HashMap<String, Option<i64>> = next.into_iter().collect();
+
+    let mut facts = Vec::with_capacity(rows.len());
+    for (id, title, stage, owner, value, entered, close, pushes, done, minutes) in rows {
+        let stage_id: StageId = parse("stage id", &stage)?;
+        let st = stages.get(&stage_id);
+        let earliest_due = next.get(&id).copied().flatten();
+        let overdue_days = earliest_due
+            .filter(|d| *d < now_ms)
+            .map(|d| (now_ms - d) / MS_PER_DAY);
+        let past_close_days = close
+            .as_deref()
+            .and_then(|c| c.parse::<jiff::civil::Date>().ok())
+            .filter(|d| *d < today)
+            .and_then(|d| d.until(today).ok())
+            .map(|span| i64::from(span.get_days()));
+        facts.push(AttentionFacts {
+            deal_id: parse::<DealId>("deal id", &id)?,
+            title,
+            owner_id: parse("user id", &owner)?,
+            stage_id,
+            stage_name: st.map(|s| s.name.clone()).unwrap_or_default(),
+            probability: st.map(|s| s.probability).unwrap_or(0),
+            value,
+            days_in_stage: ((now_ms - entered).max(0)) / MS_PER_DAY,
+            rot_days: st.and_then(|s| s.rot_days),
+            stage_p90_days: stay_days.get(&stage_id).and_then(|h| p90(h)),
+            has_next_activity: next.contains_key(&id),
+            overdue_days,
+            past_close_days,
+            close_pushes: pushes,
+            activities_done: done,
+            effort_minutes: minutes,
+        });
+    }
+    let (needs_effort, over_invested) = rank(&facts);
+    Ok(AttentionReport {
+        pipeline_id,
+        currency: pipeline.currency,
+        needs_effort,
+        over_invested,
+        weights: ATTENTION_WEIGHTS.to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn p90_is_the_nearest_rank_over_the_histogram() {
+        // 10 stays: 1 day ×5, 3 days ×4, 20 days ×1 → the 9th is 3 days.
+        assert_eq!(super::p90(&[(20, 1), (1, 5), (3, 4)]), Some((3.0, 10)));
+        assert_eq!(super::p90(&[]), None);
+    }
+}
