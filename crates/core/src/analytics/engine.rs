@@ -291,10 +291,10 @@ pub(crate) fn run(
     }
     for (w, o) in out.iter_mut().enumerate() {
         let values = &mut results[w * runs..(w + 1) * runs];
-        values.sort_unstable_by(f64::total_cmp);
-        o.p10 = stats::quantile_sorted(values, 0.1).unwrap_or(0.0);
-        o.p50 = stats::quantile_sorted(values, 0.5).unwrap_or(0.0);
-        o.p90 = stats::quantile_sorted(values, 0.9).unwrap_or(0.0);
+        let q = stats::quantiles_unsorted(values, &[0.1, 0.5, 0.9]);
+        o.p10 = q[0].unwrap_or(0.0);
+        o.p50 = q[1].unwrap_or(0.0);
+        o.p90 = q[2].unwrap_or(0.0);
     }
     out
 }

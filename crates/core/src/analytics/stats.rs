@@ -58,6 +58,29 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(interpolate(sorted[lo as usize], sorted[hi as usize], frac))
 }
 
+/// [`quantile`] for several q at once over finite values in any order, by selection rather
+/// than a full sort (linear time per q): the simulations take three quantiles of 10,000 runs
+/// per bucket. The slice is reordered. `None` for an empty slice or a q outside [0, 1].
+pub fn quantiles_unsorted(values: &mut [f64], qs: &[f64]) -> Vec<Option<f64>> {
+    qs.iter()
+        .map(|&q| {
+            let (lo, hi, frac) = ranks(values.len() as u64, q)?;
+            let (_, lo_value, rest) = values.select_nth_unstable_by(lo as usize, f64::total_cmp);
+            let lo_value = *lo_value;
+            // The next rank up is the smallest value above the selected one.
+            let hi_value = if hi > lo {
+                rest.iter()
+                    .copied()
+                    .min_by(f64::total_cmp)
+                    .unwrap_or(lo_value)
+            } else {
+                lo_value
+            };
+            Some(interpolate(lo_value, hi_value, frac))
+        })
+        .collect()
+}
+
 /// The two ranks and the weight of the upper one for the q-quantile of n sorted values.
 fn ranks(n: u64, q: f64) -> Option<(u64, u64, f64)> {
     if n == 0 || !(0.0..=1.0).contains(&q) {
@@ -332,6 +355,18 @@ mod tests {
             let got = quantile(&xs, q).unwrap();
             prop_assert!((got - naive).abs() <= 1e-9 * (1.0 + naive.abs()));
             prop_assert!(s[0] <= got && got <= s[s.len() - 1]);
+        }
+
+        #[test]
+        fn selection_gives_the_sorted_answer(
+            xs in prop::collection::vec(-1e3f64..1e3, 0..80),
+            qs in prop::collection::vec(0.0f64..=1.0, 1..4),
+        ) {
+            let mut scratch = xs.clone();
+            let got = quantiles_unsorted(&mut scratch, &qs);
+            for (q, g) in qs.iter().zip(got) {
+                prop_assert_eq!(g, quantile(&xs, *q));
+            }
         }
 
         #[test]
