@@ -42,7 +42,7 @@ use serde::Serialize;
 
 pub use calibration::{CalibrationRow, Reach, ReachBin, calibration};
 pub use path::{MAX_PATH_DAYS, MAX_PATH_MOVES, Path, PathEnd};
-pub use timing::WinTiming;
+pub use timing::{Outlook, WinTiming};
 
 use super::survival::Quantile;
 use crate::validate::Invalid;

@@ -125,6 +125,11 @@ fn a_chain_of_stages_wins_on_the_right_day() {
     assert!((t.by_day[13] - 1.0).abs() < 1e-9);
     let t = m.win_timing(1, 4, 20);
     assert!((t.by_day[6] - 1.0).abs() < 1e-9);
+    let o = m.outlook(0, 1);
+    assert!(close(o.win_probability, 1.0));
+    assert_eq!(o.median_days_to_win, Some(12));
+    assert_eq!(o.based_on, 50);
+    assert_eq!(m.outlook(0, 99).based_on, 0);
     let f = &m.figures()[0];
     assert_eq!(f.next.forward.len(), 1);
     assert!(close(f.next.forward[0].1, 1.0));

@@ -25,7 +25,44 @@ pub struct WinTiming {
     pub later: f64,
 }
 
+/// One deal's prospects, for a deal page or an attention list.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Outlook {
+    /// Chance of being won eventually.
+    pub win_probability: f64,
+    /// If it is won, the median number of days from today until then; `None` when it would not
+    /// be within a year (or never).
+    pub median_days_to_win: Option<u32>,
+    /// Past stays of its stage that lasted at least as long: what the figures rest on.
+    pub based_on: u64,
+}
+
+/// How far [`Model::outlook`] looks for the median: a year.
+const OUTLOOK_DAYS: u32 = 366;
+
 impl Model {
+    /// A deal's prospects from its stage and its age there. It costs about a millisecond: fine
+    /// for one deal, use the projection for many.
+    pub fn outlook(&self, stage: usize, age: u32) -> Outlook {
+        let p = self.win_probability(stage, age);
+        let timing = self.win_timing(stage, age, OUTLOOK_DAYS);
+        let mut cum = 0.0;
+        let median_days_to_win = (p > 0.0)
+            .then(|| {
+                timing.by_day.iter().position(|x| {
+                    cum += x;
+                    cum >= p / 2.0 - 1e-12
+                })
+            })
+            .flatten()
+            .map(|d| d as u32);
+        Outlook {
+            win_probability: p,
+            median_days_to_win,
+            based_on: self.at_risk(stage, age),
+        }
+    }
+
     /// When a deal in `stage` for `age` days would be won, over the next `days` days.
     pub fn win_timing(&self, stage: usize, age: u32, days: u32) -> WinTiming {
         let horizon = days as usize;
