@@ -15,6 +15,13 @@
 //!   needed to fill them.
 //! - [`forecast`]: per month or quarter, won so far, weighted pipeline and P10/P50/P90 of won
 //!   value by Monte Carlo.
+//! - [`engine`]: the Monte Carlo machinery both share, and the open-deal input they take.
+//! - [`rng`]: the seeded random numbers behind every simulation.
+//!
+//! What the store supplies, in short: stays binned by stage index, whole days and exit — open
+//! stays included, aged like the open deals (see [`model`]); open deals with their stage index
+//! and age; per-day counts for flows; histograms for cycle times; today's date in the team's
+//! time zone.
 
 #![deny(missing_docs)]
 
