@@ -38,7 +38,7 @@ mod timing;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use calibration::{CalibrationRow, Reach, ReachBin, calibration};
 pub use path::{MAX_PATH_DAYS, MAX_PATH_MOVES, Path, PathEnd};
@@ -76,8 +76,9 @@ pub struct StayBin {
     pub count: u64,
 }
 
-/// Settings of the learning.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Settings of the learning (deserializes with defaults for missing fields).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ModelConfig {
     /// Pseudo-deals of pipeline-wide behaviour added to each stage on each day (k in the
     /// module documentation). 0 trusts each stage's own data alone.
