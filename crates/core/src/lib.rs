@@ -4,6 +4,7 @@
 //! property-tested without a database.
 
 pub mod activity;
+pub mod analytics;
 pub mod criteria;
 pub mod deal;
 pub mod event;
