@@ -164,6 +164,16 @@ pub struct StayKey {
     pub to_stage: Option<StageId>,
 }
 
+/// Deals by the furthest stage they reached (skips count as passing) and how they stand now:
+/// the calibration table's observed win rate per stage.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReachKey {
+    pub pipeline_id: PipelineId,
+    pub stage_id: StageId,
+    /// "won", "lost" or "open".
+    pub outcome: &'static str,
+}
+
 /// All a record contributes, each key with its values (counts are +1 per item).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rollup {
@@ -171,6 +181,7 @@ pub struct Rollup {
     pub funnel: HashMap<FunnelKey, FunnelValues>,
     pub closed: HashMap<ClosedKey, ClosedValues>,
     pub stays: HashMap<StayKey, i64>,
+    pub reach: HashMap<ReachKey, i64>,
 }
 
 /// The calendar day of `at` in the team's time zone, as a day number (days since 1970-01-01):
@@ -236,6 +247,9 @@ impl Rollup {
         for (k, v) in other.stays {
             *self.stays.entry(k).or_default() += sign * v;
         }
+        for (k, v) in other.reach {
+            *self.reach.entry(k).or_default() += sign * v;
+        }
     }
 
     /// `self + other`.
@@ -251,6 +265,7 @@ impl Rollup {
         out.funnel.retain(|_, v| *v != FunnelValues::default());
         out.closed.retain(|_, v| *v != ClosedValues::default());
         out.stays.retain(|_, v| *v != 0);
+        out.reach.retain(|_, v| *v != 0);
         out
     }
 
@@ -352,6 +367,26 @@ pub fn deal_rollup(
                 }
             }
         }
+    }
+    let furthest = ordered
+        .iter()
+        .rev()
+        .find(|(p, _)| *p <= max_pos)
+        .map(|(_, s)| *s)
+        .or_else(|| deal.entries.last().map(|e| e.stage_id));
+    if let Some(stage_id) = furthest {
+        let outcome = match deal.close {
+            Some(c) if c.won => "won",
+            Some(_) => "lost",
+            None => "open",
+        };
+        *out.reach
+            .entry(ReachKey {
+                pipeline_id: deal.pipeline_id,
+                stage_id,
+                outcome,
+            })
+            .or_default() += 1;
     }
     for (stage, entry) in first {
         let progressed = won || positions.get(&stage).is_some_and(|p| *p < max_pos);

@@ -282,6 +282,18 @@ pub(crate) async fn apply(tx: &mut Tx, diff: &Rollup) -> Result<()> {
         .execute(&mut *c)
         .await)?;
     }
+    for (k, n) in &diff.reach {
+        exec!(tx, c => sqlx::query(
+            "INSERT INTO report_reach (pipeline_id, stage_id, outcome, count) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (pipeline_id, stage_id, outcome) DO UPDATE SET count = report_reach.count + excluded.count",
+        )
+        .bind(k.pipeline_id.to_string())
+        .bind(k.stage_id.to_string())
+        .bind(k.outcome)
+        .bind(*n)
+        .execute(&mut *c)
+        .await)?;
+    }
     for (k, n) in &diff.stays {
         exec!(tx, c => sqlx::query(
             "INSERT INTO report_stays (pipeline_id, month, stage_id, days, exit, to_stage, count) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -311,6 +323,7 @@ pub async fn rebuild(tx: &mut Tx) -> Result<()> {
         "report_funnel_full",
         "report_closed",
         "report_stays",
+        "report_reach",
     ] {
         exec!(tx, c => sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *c).await)?;
     }

@@ -42,6 +42,7 @@ async fn dump(tx: &mut Tx, store: &Store) -> Dump {
             "report_stays",
             "pipeline_id, month, stage_id, days, exit, to_stage, count",
         ),
+        ("report_reach", "pipeline_id, stage_id, outcome, count"),
     ] {
         out.extend(
             rollups::debug_rows(tx, table, cols)

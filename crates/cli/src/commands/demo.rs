@@ -29,7 +29,9 @@ async fn fill(store: &Store, seed: u64) -> Result<DemoSummary> {
         bar.set_length(total);
         bar.set_position(done);
     };
-    let summary = generate(store, &DemoOptions::new(seed), &report).await.context("the demo could not be generated")?;
+    let summary = generate(store, &DemoOptions::new(seed), &report)
+        .await
+        .context("the demo could not be generated")?;
     bar.finish_and_clear();
     eprintln!(
         "Demo ready in {:.1} s: {} pipelines, {} deals ({} won, {} lost, {} open), {} leads, {} activities, {} events",
@@ -53,12 +55,20 @@ fn login_hint(summary: &DemoSummary) -> String {
         "Demo logins: {} (password “{}”); also {}",
         first,
         summary.password,
-        summary.logins.iter().skip(1).cloned().collect::<Vec<_>>().join(", ")
+        summary
+            .logins
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
-    let store = Store::open(&args.db.database).await.with_context(|| format!("cannot open the database {}", args.db.database))?;
+    let store = Store::open(&args.db.database)
+        .await
+        .with_context(|| format!("cannot open the database {}", args.db.database))?;
     let summary = fill(&store, args.seed).await?;
     println!("{}", login_hint(&summary));
     store.close().await;
@@ -69,16 +79,20 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 /// demo file) is deleted first; otherwise the database must be empty.
 pub async fn fresh(url: &str, seed: u64, replace: bool) -> Result<(Store, String)> {
     if replace {
-        if let Ok((throughline_store::Backend::Sqlite, path)) = throughline_store::classify_url(url) {
+        if let Ok((throughline_store::Backend::Sqlite, path)) = throughline_store::classify_url(url)
+        {
             for suffix in ["", "-wal", "-shm"] {
                 let file = format!("{path}{suffix}");
                 if std::path::Path::new(&file).exists() {
-                    std::fs::remove_file(&file).with_context(|| format!("cannot replace the old demo database {file}"))?;
+                    std::fs::remove_file(&file)
+                        .with_context(|| format!("cannot replace the old demo database {file}"))?;
                 }
             }
         }
     }
-    let store = Store::open(url).await.with_context(|| format!("cannot open the database {url}"))?;
+    let store = Store::open(url)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))?;
     let summary = fill(&store, seed).await?;
     let hint = login_hint(&summary);
     eprintln!("{hint}");
