@@ -480,6 +480,95 @@ async fn sources_and_velocity_follow_their_definitions() {
     }
 }
 
+async fn cycle_flow_forecast_story(db: TestDb) {
+    let h = history(&db).await;
+    let admin = Ctx::new(Actor::SYSTEM, at("2026-02-01T00:00:00Z"));
+    let (from, to) = (
+        jiff::civil::date(2026, 1, 1),
+        jiff::civil::date(2026, 1, 31),
+    );
+    let mut tx = db.store.read().await.unwrap();
+    let c = reports::cycle(
+        &mut tx,
+        &admin,
+        h.pipeline,
+        from,
+        to,
+        &ReportFilter::default(),
+    )
+    .await
+    .unwrap();
+    // Won: d1 in 15 days, d4 in 14. Lost: d2 in 15.
+    assert_eq!(
+        (c.won.n, c.won.median, c.won.mean),
+        (2, Some(14.5), Some(14.5))
+    );
+    assert_eq!((c.lost.n, c.lost.median), (1, Some(15.0)));
+    let a = &c.stages[0];
+    // Completed stays in A: d1 5 days, d2 5 days, d3 6 days (d5 is still there).
+    assert_eq!((a.completed.n, a.completed.median), (3, Some(5.0)));
+    assert_eq!(a.open_now, 1);
+
+    let period = throughline_core::analytics::period::Period::new(from, to).unwrap();
+    let grain = throughline_core::analytics::period::Grain::Week;
+    let sim = throughline_core::analytics::engine::Simulation {
+        runs: 500,
+        ..Default::default()
+    };
+    let f = reports::flow_report(
+        &mut tx,
+        &admin,
+        h.pipeline,
+        period,
+        grain,
+        &ReportFilter::default(),
+        12,
+        sim,
+    )
+    .await
+    .unwrap();
+    let inflow: f64 = f.inflow.points.iter().map(|p| p.value).sum();
+    assert_eq!(
+        inflow, 6.0,
+        "four deals without a lead and two leads entered in January"
+    );
+    let won: f64 = f.won.points.iter().map(|p| p.value).sum();
+    assert_eq!(won, 2.0);
+    assert_eq!(f.projection.weeks.len(), 12);
+    assert_eq!(f.projection.deals, 2, "d3 and d5 are open");
+
+    let fc = reports::forecast(
+        &mut tx,
+        &admin,
+        h.pipeline,
+        throughline_core::analytics::period::Grain::Month,
+        3,
+        &ReportFilter::default(),
+        sim,
+    )
+    .await
+    .unwrap();
+    assert_eq!(fc.forecast.buckets.len(), 3);
+    assert_eq!(fc.forecast.buckets[0].bucket.key(), "2026-02");
+    let observed: Vec<_> = fc
+        .calibration
+        .iter()
+        .map(|r| (r.name.as_str(), r.row.configured, r.row.won, r.row.closed))
+        .collect();
+    // Reached A or later and closed: d1, d2, d4 (2 won); reached C: d1, d2 (1 won).
+    assert_eq!(
+        observed,
+        [("A", 10.0, 2, 3), ("B", 40.0, 2, 3), ("C", 70.0, 1, 2)]
+    );
+}
+
+#[tokio::test]
+async fn cycle_flow_and_forecast_rest_on_the_same_history() {
+    for db in backends().await {
+        cycle_flow_forecast_story(db).await;
+    }
+}
+
 #[tokio::test]
 async fn the_attention_list_ranks_by_explained_reasons() {
     for db in backends().await {

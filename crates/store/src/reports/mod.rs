@@ -2,13 +2,21 @@
 //! with the arithmetic of `core`.
 
 mod attention;
+mod cycle;
+mod flow;
+mod forecast;
 mod funnel;
+mod model;
 mod queries;
 mod sources;
 mod velocity;
 
 pub use attention::attention;
+pub use cycle::{CycleReport, StageTime, cycle};
+pub use flow::{Assumptions, FlowReport, flow_report};
+pub use forecast::{ForecastReport, StageCalibration, forecast};
 pub use funnel::{Grouping, funnel};
+pub use model::{LearnedModel, learn};
 pub use queries::*;
 pub use sources::{SourcesReport, sources};
 pub use velocity::{VelocityReport, velocity};

@@ -1,0 +1,110 @@
+//! Learning the pipeline's stage model from the report tables: completed stays from
+//! `report_stays`, open stays from the deals still in each stage (censored at their age).
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use throughline_core::analytics::engine::OpenDeal as SimDeal;
+use throughline_core::analytics::model::{Exit, Model, ModelConfig, StayBin};
+use throughline_core::pipeline::Stage;
+use throughline_core::rollup::StayExit;
+use throughline_core::time::{MS_PER_DAY, to_ms};
+use throughline_core::{PipelineId, StageId};
+
+use super::queries::{OpenDeal, stays};
+use crate::db::{Tx, on_conn};
+use crate::error::{Result, StoreError};
+use crate::pipelines;
+use crate::rows::parse;
+
+/// A learned model and the stage order its indexes follow.
+pub struct LearnedModel {
+    pub model: Model,
+    /// Active stages by position, then archived ones: index = place in this list.
+    pub stages: Vec<Stage>,
+    pub index: HashMap<StageId, usize>,
+}
+
+/// Whole days from `from_ms` to `now`, measured like the stays (floor of 24-hour days).
+pub fn age_days(from_ms: i64, now: Timestamp) -> u32 {
+    u32::try_from(((to_ms(now) - from_ms).max(0)) / MS_PER_DAY).unwrap_or(u32::MAX)
+}
+
+pub async fn learn(tx: &mut Tx, pipeline: PipelineId, now: Timestamp) -> Result<LearnedModel> {
+    let mut stages = pipelines::stages(tx, pipeline, true).await?;
+    stages.sort_by_key(|s| (s.archived, s.position, s.id));
+    let index: HashMap<StageId, usize> =
+        stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+
+    let mut bins = vec![];
+    for row in stays(tx, pipeline, None).await? {
+        let Some(&stage) = index.get(&row.stage_id) else {
+            continue;
+        };
+        let to = row.to_stage.and_then(|t| index.get(&t).copied());
+        let exit = match (row.exit, to) {
+            (StayExit::Forward, Some(t)) => Exit::Forward(t),
+            (StayExit::Backward, Some(t)) => Exit::Backward(t),
+            (StayExit::Won, _) => Exit::Won,
+            (StayExit::Lost, _) => Exit::Lost,
+            // A move to a stage of another pipeline leaves this one like a loss would.
+            (_, None) => Exit::Lost,
+        };
+        bins.push(StayBin {
+            stage,
+            days: u32::try_from(row.days.max(0)).unwrap_or(u32::MAX),
+            exit,
+            count: row.count.max(0) as u64,
+        });
+    }
+    // Every open deal of the pipeline is a stay still running: the censored observations that
+    // keep the durations honest.
+    let open: Vec<(String, i64)> = on_conn!(tx, c => sqlx::query_as(
+        "SELECT stage_id, stage_entered_at FROM deals WHERE pipeline_id = $1 AND status = 'open'",
+    )
+    .bind(pipeline.to_string())
+    .fetch_all(&mut *c)
+    .await)?;
+    let mut open_bins: HashMap<(usize, u32), u64> = HashMap::new();
+    for (stage, entered) in open {
+        let stage: StageId = parse("stage id", &stage)?;
+        if let Some(&i) = index.get(&stage) {
+            *open_bins.entry((i, age_days(entered, now))).or_default() += 1;
+        }
+    }
+    bins.extend(open_bins.into_iter().map(|((stage, days), count)| StayBin {
+        stage,
+        days,
+        exit: Exit::Open,
+        count,
+    }));
+    let model =
+        Model::learn(stages.len(), &bins, ModelConfig::default()).map_err(StoreError::Invalid)?;
+    Ok(LearnedModel {
+        model,
+        stages,
+        index,
+    })
+}
+
+impl LearnedModel {
+    /// Open deals as the simulation takes them.
+    pub fn sim_deals(&self, deals: &[OpenDeal], now: Timestamp) -> Vec<SimDeal> {
+        deals
+            .iter()
+            .filter_map(|d| {
+                let stage = *self.index.get(&d.stage_id)?;
+                Some(SimDeal {
+                    stage,
+                    age_days: age_days(d.stage_entered_at, now),
+                    value: d.value,
+                    probability: self.stages[stage].probability,
+                    expected_close: d
+                        .expected_close_date
+                        .as_deref()
+                        .and_then(|c| c.parse().ok()),
+                })
+            })
+            .collect()
+    }
+}
