@@ -71,16 +71,30 @@ fn days_before(today: Date, days: i64) -> Result<Date> {
         .map_err(|e| StoreError::invalid("to", e.to_string()))
 }
 
+/// What a flow report is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowRequest {
+    pub pipeline_id: PipelineId,
+    pub period: Period,
+    pub grain: Grain,
+    /// Weeks to project ahead.
+    pub weeks: u32,
+    pub simulation: Simulation,
+}
+
 pub async fn flow_report(
     tx: &mut Tx,
     ctx: &Ctx,
-    pipeline_id: PipelineId,
-    period: Period,
-    grain: Grain,
+    request: &FlowRequest,
     filter: &ReportFilter,
-    weeks: u32,
-    simulation: Simulation,
 ) -> Result<FlowReport> {
+    let FlowRequest {
+        pipeline_id,
+        period,
+        grain,
+        weeks,
+        simulation,
+    } = *request;
     let range = DayRange::dates(period.from, period.to);
     let parse_day = |cut: &String| cut.parse::<i64>().ok();
     let inflow_rows = inflow(tx, ctx, Some(pipeline_id), range, filter, Cut::Day).await?;

@@ -13,7 +13,7 @@ mod velocity;
 
 pub use attention::attention;
 pub use cycle::{CycleReport, StageTime, cycle};
-pub use flow::{Assumptions, FlowReport, flow_report};
+pub use flow::{Assumptions, FlowReport, FlowRequest, flow_report};
 pub use forecast::{ForecastReport, StageCalibration, forecast};
 pub use funnel::{Grouping, funnel};
 pub use model::{LearnedModel, learn};
