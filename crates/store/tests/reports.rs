@@ -515,18 +515,16 @@ async fn cycle_flow_forecast_story(db: TestDb) {
         runs: 500,
         ..Default::default()
     };
-    let f = reports::flow_report(
-        &mut tx,
-        &admin,
-        h.pipeline,
+    let request = reports::FlowRequest {
+        pipeline_id: h.pipeline,
         period,
         grain,
-        &ReportFilter::default(),
-        12,
-        sim,
-    )
-    .await
-    .unwrap();
+        weeks: 12,
+        simulation: sim,
+    };
+    let f = reports::flow_report(&mut tx, &admin, &request, &ReportFilter::default())
+        .await
+        .unwrap();
     let inflow: f64 = f.inflow.points.iter().map(|p| p.value).sum();
     assert_eq!(
         inflow, 6.0,
