@@ -78,15 +78,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 /// A store on a fresh demo database. With `replace`, an existing file at `url` (the default
 /// demo file) is deleted first; otherwise the database must be empty.
 pub async fn fresh(url: &str, seed: u64, replace: bool) -> Result<(Store, String)> {
-    if replace {
-        if let Ok((throughline_store::Backend::Sqlite, path)) = throughline_store::classify_url(url)
-        {
-            for suffix in ["", "-wal", "-shm"] {
-                let file = format!("{path}{suffix}");
-                if std::path::Path::new(&file).exists() {
-                    std::fs::remove_file(&file)
-                        .with_context(|| format!("cannot replace the old demo database {file}"))?;
-                }
+    if replace
+        && let Ok((throughline_store::Backend::Sqlite, path)) = throughline_store::classify_url(url)
+    {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{path}{suffix}");
+            if std::path::Path::new(&file).exists() {
+                std::fs::remove_file(&file)
+                    .with_context(|| format!("cannot replace the old demo database {file}"))?;
             }
         }
     }
