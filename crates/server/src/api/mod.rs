@@ -79,6 +79,14 @@ pub fn routes() -> Router<AppState> {
             "/activities/{id}",
             get(activities::show).patch(activities::update),
         )
+        .route("/reports/snapshot", get(reports::snapshot_report))
+        .route("/reports/funnel", get(reports::funnel))
+        .route("/reports/cycle", get(reports::cycle))
+        .route("/reports/velocity", get(reports::velocity))
+        .route("/reports/flow", get(reports::flow))
+        .route("/reports/forecast", get(reports::forecast))
+        .route("/reports/attention", get(reports::attention))
+        .route("/reports/sources", get(reports::sources))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
