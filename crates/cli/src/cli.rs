@@ -425,8 +425,84 @@ pub enum LeadCommand {
     },
 }
 
+/// What every report takes: a pipeline, a period, filters.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub db: Db,
+    /// Pipeline name or id.
+    #[arg(long)]
+    pub pipeline: Option<String>,
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long, help_heading = "Period (one way)")]
+    pub from: Option<String>,
+    /// Last day of the period (default today with --from).
+    #[arg(long, help_heading = "Period (one way)")]
+    pub to: Option<String>,
+    /// The period ending today: 90d, 12w, 6m, 1y.
+    #[arg(long, help_heading = "Period (one way)")]
+    pub last: Option<String>,
+    /// A calendar quarter: 2025Q3.
+    #[arg(long, help_heading = "Period (one way)")]
+    pub quarter: Option<String>,
+    /// A calendar month: 2025-07.
+    #[arg(long, help_heading = "Period (one way)")]
+    pub month: Option<String>,
+    /// A calendar year: 2025.
+    #[arg(long, help_heading = "Period (one way)")]
+    pub year: Option<String>,
+    /// Only deals of this owner (e-mail).
+    #[arg(long, help_heading = "Filters")]
+    pub owner: Option<String>,
+    /// Only deals of this team (name).
+    #[arg(long, help_heading = "Filters")]
+    pub team: Option<String>,
+    #[arg(long, help_heading = "Filters")]
+    pub source: Option<String>,
+    #[arg(long, help_heading = "Filters")]
+    pub campaign: Option<String>,
+    /// Cut by owner, team, source, campaign or month (funnel).
+    #[arg(long)]
+    pub group_by: Option<String>,
+    /// week or month (flow); month or quarter (forecast).
+    #[arg(long)]
+    pub grain: Option<String>,
+    /// Weeks to project ahead (flow).
+    #[arg(long, default_value_t = 12)]
+    pub weeks: u32,
+    /// Months or quarters to forecast (forecast).
+    #[arg(long)]
+    pub periods: Option<usize>,
+    /// Seed of the simulation: same seed, same numbers.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated futures.
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Rows to show in lists (attention).
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Stage entries and conversion, win rate and closing rate over a period.
+    Funnel(ReportArgs),
+    /// Cycle time of won and lost deals, and time in each stage.
+    Cycle(ReportArgs),
+    /// Pipeline velocity and its four factors, by owner and month.
+    Velocity(ReportArgs),
+    /// Inflow and closes per week or month with peaks and valleys, and the projection of the
+    /// coming weeks' won closes.
+    Flow(ReportArgs),
+    /// Won so far, weighted pipeline and the probabilistic forecast per month or quarter.
+    Forecast(ReportArgs),
+    /// Open deals that need effort now, and those taking effort out of proportion.
+    Attention(ReportArgs),
+    /// What each lead source and campaign brings.
+    Sources(ReportArgs),
     /// The pipeline as it stood at an instant: per stage count, value, weighted value.
     Snapshot {
         #[command(flatten)]

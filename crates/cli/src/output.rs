@@ -42,7 +42,19 @@ pub fn print<T: Serialize>(format: Format, rows: &Rows, json: &T) -> Result<()> 
             let mut w = csv::Writer::from_writer(out);
             w.write_record(&rows.headers)?;
             for row in &rows.rows {
-                w.write_record(row)?;
+                // Spreadsheets read 12400.50, not 12,400.50: no grouping in numeric columns.
+                let plain: Vec<String> = row
+                    .iter()
+                    .zip(rows.numeric.iter().chain(std::iter::repeat(&false)))
+                    .map(|(cell, numeric)| {
+                        if *numeric {
+                            cell.replace(',', "")
+                        } else {
+                            cell.clone()
+                        }
+                    })
+                    .collect();
+                w.write_record(&plain)?;
             }
             w.flush()?;
         }

@@ -367,7 +367,10 @@ fn nearest_rank(values: &mut [i64], q: f64) -> Option<i64> {
 
 /// Rank open deals by what needs effort now; list apart those whose logged effort is out of
 /// proportion to their expected value.
-pub fn attention(facts: &[AttentionFacts]) -> (Vec<AttentionItem>, Vec<AttentionItem>) {
+pub fn attention(
+    facts: &[AttentionFacts],
+    currency: Currency,
+) -> (Vec<AttentionItem>, Vec<AttentionItem>) {
     let weighted = |f: &AttentionFacts| crate::pipeline::weighted_value(f.value, f.probability);
     let mut expected: Vec<i64> = facts.iter().map(weighted).collect();
     // Top tenth, but never the common value: in a pipeline of equal deals none stands out.
@@ -477,10 +480,10 @@ pub fn attention(facts: &[AttentionFacts]) -> (Vec<AttentionItem>, Vec<Attention
             && heavy.is_some_and(|h| f.activities_done * 1_000_000 / weighted(f).max(1) >= h)
         {
             let text = format!(
-                "{} activities ({} min) logged for an expected value of {} (minor units)",
+                "{} activities ({} min) logged for an expected value of {}",
                 f.activities_done,
                 f.effort_minutes,
-                weighted(f)
+                crate::Money::new(weighted(f), currency).display()
             );
             over.push(item(vec![Reason {
                 code: "effort_out_of_proportion",
@@ -539,7 +542,7 @@ mod attention_tests {
         stuck.has_next_activity = false;
         stuck.close_pushes = 3;
         stuck.value = 30_000;
-        let (needs, over) = attention(&[healthy, stuck]);
+        let (needs, over) = attention(&[healthy, stuck], Currency::EUR);
         assert!(over.is_empty());
         assert_eq!(needs.len(), 1);
         let codes: Vec<_> = needs[0].reasons.iter().map(|r| r.code).collect();
@@ -571,7 +574,7 @@ mod attention_tests {
         let mut others: Vec<AttentionFacts> =
             (0..10).map(|i| facts(&format!("other {i}"))).collect();
         others.extend([late, quiet, busy]);
-        let (needs, over) = attention(&others);
+        let (needs, over) = attention(&others, Currency::EUR);
         let titles: Vec<_> = needs.iter().map(|i| i.title.as_str()).collect();
         assert_eq!(
             titles,

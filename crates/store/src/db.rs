@@ -168,7 +168,25 @@ impl Store {
             Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        self.refresh_rollups().await
+    }
+
+    /// Rebuild the report tables when this version computes them differently from the one
+    /// that wrote them (a new table, a new definition): they are derived, so they can always
+    /// be recomputed from the deals and their history.
+    async fn refresh_rollups(&self) -> Result<()> {
+        let mut tx = self.write().await?;
+        let stored = crate::settings::get(&mut tx, crate::settings::ROLLUPS_VERSION).await?;
+        if stored.as_deref() != Some(crate::rollups::VERSION) {
+            crate::rollups::rebuild(&mut tx).await?;
+            crate::settings::set(
+                &mut tx,
+                crate::settings::ROLLUPS_VERSION,
+                crate::rollups::VERSION,
+            )
+            .await?;
+        }
+        tx.commit().await
     }
 
     pub fn backend(&self) -> Backend {

@@ -18,6 +18,10 @@ use crate::error::Result;
 use crate::rows::{parse, parse_opt};
 use crate::settings;
 
+/// Bump when what the tables hold changes (a new table or definition): stores opened by a
+/// newer version rebuild them once.
+pub const VERSION: &str = "2";
+
 type DealRow = (
     String,
     String,

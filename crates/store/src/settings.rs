@@ -8,6 +8,8 @@ use crate::error::{Result, StoreError};
 
 pub const DEFAULT_CURRENCY: &str = "default_currency";
 pub const TIME_ZONE: &str = "time_zone";
+/// The definition version the report tables were last built with.
+pub const ROLLUPS_VERSION: &str = "rollups_version";
 
 pub async fn get(tx: &mut Tx, key: &str) -> Result<Option<String>> {
     let row: Option<(String,)> = on_conn!(tx, c => sqlx::query_as("SELECT value FROM settings WHERE key = $1")

@@ -5,4 +5,5 @@ pub mod healthcheck;
 pub mod lead;
 pub mod pipeline;
 pub mod report;
+pub mod reports;
 pub mod serve;

@@ -60,6 +60,7 @@ pub async fn run(cmd: ReportCommand) -> Result<()> {
             }
             print(format, &rows, &snap)?;
         }
+        other => super::reports::run(other).await?,
     }
     Ok(())
 }

@@ -136,7 +136,7 @@ pub async fn attention(
             effort_minutes: minutes,
         });
     }
-    let (needs_effort, over_invested) = rank(&facts);
+    let (needs_effort, over_invested) = rank(&facts, pipeline.currency);
     Ok(AttentionReport {
         pipeline_id,
         currency: pipeline.currency,
