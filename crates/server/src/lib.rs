@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod report_params;
 pub mod web;
 
 use std::future::Future;

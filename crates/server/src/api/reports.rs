@@ -7,7 +7,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use jiff::ToSpan;
 use serde::Deserialize;
 use throughline_core::analytics::engine::Simulation;
 use throughline_core::analytics::period::{Grain, Period, PeriodArgs};
@@ -26,6 +25,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::report_params::{self as params, FLOW_GRAINS, FORECAST_GRAINS, PeriodReport};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,27 +56,16 @@ fn invalid(field: &str, message: impl Into<String>) -> Problem {
 
 impl ReportQuery {
     fn filter(&self) -> ReportFilter {
-        let text = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-        };
-        ReportFilter {
-            owner_id: self.owner,
-            team_id: self.team,
-            source: text(&self.source),
-            campaign: text(&self.campaign),
-        }
+        params::filter(
+            self.owner,
+            self.team,
+            self.source.as_deref(),
+            self.campaign.as_deref(),
+        )
     }
 
     async fn pipeline(&self, tx: &mut Tx) -> ApiResult<Pipeline> {
-        let key = self
-            .pipeline
-            .as_deref()
-            .map(str::trim)
-            .filter(|k| !k.is_empty());
-        let Some(key) = key else {
+        let Some(key) = params::text(self.pipeline.as_deref()) else {
             return Err(invalid("pipeline", "is required: a pipeline id or name").into());
         };
         Ok(pipelines::find(tx, key).await?.ok_or_else(|| {
@@ -87,10 +76,9 @@ impl ReportQuery {
         })?)
     }
 
-    /// The chosen period, or the last `default_days` days up to today.
-    async fn period(&self, tx: &mut Tx, ctx: &Ctx, default_days: i64) -> ApiResult<Period> {
-        let tz = settings::time_zone(tx).await?;
-        let today = ctx.at.to_zoned_datetime(tz).date();
+    /// The chosen period, or the report's default period up to today.
+    async fn period(&self, tx: &mut Tx, ctx: &Ctx, report: PeriodReport) -> ApiResult<Period> {
+        let today = params::today(tx, ctx).await?;
         let args = PeriodArgs {
             from: self.from.clone(),
             to: self.to.clone(),
@@ -99,63 +87,19 @@ impl ReportQuery {
             month: self.month.clone(),
             year: self.year.clone(),
         };
-        match args.resolve(today)? {
-            Some(p) => Ok(p),
-            None => {
-                let from = today
-                    .checked_sub((default_days - 1).days())
-                    .map_err(|e| invalid("last", e.to_string()))?;
-                Ok(Period::new(from, today)?)
-            }
-        }
+        Ok(params::period(&args, today, report)?)
     }
 
     fn grouping(&self) -> ApiResult<Option<Grouping>> {
-        match self
-            .group_by
-            .as_deref()
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-        {
-            None => Ok(None),
-            Some(g) => g
-                .parse()
-                .map(Some)
-                .map_err(|m: String| invalid("group_by", m).into()),
-        }
+        Ok(params::grouping(self.group_by.as_deref())?)
     }
 
     fn grain(&self, default: Grain, allowed: &[Grain]) -> ApiResult<Grain> {
-        let grain = match self
-            .grain
-            .as_deref()
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-        {
-            None => default,
-            Some(g) => g
-                .parse::<Grain>()
-                .map_err(|m| invalid("grain", m.to_string()))?,
-        };
-        if !allowed.contains(&grain) {
-            let names: Vec<String> = allowed.iter().map(|g| g.to_string()).collect();
-            return Err(invalid("grain", format!("use {}", names.join(" or "))).into());
-        }
-        Ok(grain)
+        Ok(params::grain(self.grain.as_deref(), default, allowed)?)
     }
 
     fn simulation(&self) -> ApiResult<Simulation> {
-        let mut sim = Simulation::default();
-        if let Some(seed) = self.seed {
-            sim.seed = seed;
-        }
-        if let Some(runs) = self.runs {
-            if !(100..=100_000).contains(&runs) {
-                return Err(invalid("runs", "must be between 100 and 100000").into());
-            }
-            sim.runs = runs;
-        }
-        Ok(sim)
+        Ok(params::simulation(self.seed, self.runs)?)
     }
 }
 
@@ -167,7 +111,7 @@ pub async fn funnel(
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
-    let period = q.period(&mut tx, &ctx, 90).await?;
+    let period = q.period(&mut tx, &ctx, PeriodReport::Funnel).await?;
     let grouping = q.grouping()?;
     Ok(Json(
         reports::funnel(
@@ -191,7 +135,7 @@ pub async fn cycle(
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
-    let period = q.period(&mut tx, &ctx, 90).await?;
+    let period = q.period(&mut tx, &ctx, PeriodReport::Cycle).await?;
     Ok(Json(
         reports::cycle(
             &mut tx,
@@ -213,7 +157,7 @@ pub async fn velocity(
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
-    let period = q.period(&mut tx, &ctx, 180).await?;
+    let period = q.period(&mut tx, &ctx, PeriodReport::Velocity).await?;
     Ok(Json(
         reports::velocity(
             &mut tx,
@@ -235,14 +179,9 @@ pub async fn flow(
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
-    let grain = q.grain(Grain::Week, &[Grain::Week, Grain::Month])?;
-    let period = q
-        .period(&mut tx, &ctx, if grain == Grain::Week { 182 } else { 365 })
-        .await?;
-    let weeks = q.weeks.unwrap_or(12);
-    if !(1..=52).contains(&weeks) {
-        return Err(invalid("weeks", "must be between 1 and 52").into());
-    }
+    let grain = q.grain(FLOW_GRAINS[0], &FLOW_GRAINS)?;
+    let period = q.period(&mut tx, &ctx, PeriodReport::Flow(grain)).await?;
+    let weeks = params::flow_weeks(q.weeks)?;
     let request = FlowRequest {
         pipeline_id: pipeline.id,
         period,
@@ -263,13 +202,8 @@ pub async fn forecast(
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
-    let grain = q.grain(Grain::Month, &[Grain::Month, Grain::Quarter])?;
-    let periods = q
-        .periods
-        .unwrap_or(if grain == Grain::Month { 3 } else { 4 });
-    if !(1..=24).contains(&periods) {
-        return Err(invalid("periods", "must be between 1 and 24").into());
-    }
+    let grain = q.grain(FORECAST_GRAINS[0], &FORECAST_GRAINS)?;
+    let periods = params::forecast_periods(q.periods, grain)?;
     Ok(Json(
         reports::forecast(
             &mut tx,
@@ -304,16 +238,11 @@ pub async fn sources(
 ) -> ApiResult<Json<SourcesReport>> {
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
-    let pipeline = match q
-        .pipeline
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
+    let pipeline = match params::text(q.pipeline.as_deref()) {
         None => None,
         Some(_) => Some(q.pipeline(&mut tx).await?.id),
     };
-    let period = q.period(&mut tx, &ctx, 90).await?;
+    let period = q.period(&mut tx, &ctx, PeriodReport::Sources).await?;
     Ok(Json(
         reports::sources(&mut tx, &ctx, pipeline, period.from, period.to, &q.filter()).await?,
     ))

@@ -4,11 +4,20 @@
 mod agenda;
 mod assets;
 mod board;
+pub mod charts;
 mod deal;
 mod deals;
 pub mod error;
 pub mod format;
 mod leads;
+mod report_attention;
+mod report_cycle;
+mod report_flow;
+mod report_forecast;
+mod report_frame;
+mod report_funnel;
+mod report_sources;
+mod report_velocity;
 mod reports;
 pub mod session;
 
@@ -44,7 +53,15 @@ pub fn routes() -> Router<AppState> {
         .route("/leads", get(leads::list).post(leads::create))
         .route("/leads/{id}/qualify", post(leads::qualify))
         .route("/leads/{id}/disqualify", post(leads::disqualify))
+        .route("/reports", get(reports::index))
         .route("/reports/snapshot", get(reports::snapshot))
+        .route("/reports/funnel", get(report_funnel::page))
+        .route("/reports/flow", get(report_flow::page))
+        .route("/reports/forecast", get(report_forecast::page))
+        .route("/reports/attention", get(report_attention::page))
+        .route("/reports/sources", get(report_sources::page))
+        .route("/reports/cycle", get(report_cycle::page))
+        .route("/reports/velocity", get(report_velocity::page))
         .route("/agenda", get(agenda::page))
         .route("/agenda/{id}/done", post(agenda::done))
         .route("/assets/{*path}", get(assets::serve))

@@ -215,3 +215,12 @@ pub async fn snapshot(
     }
     .into_response())
 }
+
+/// `/reports`: the first report, with whatever filters came along.
+pub async fn index(axum::extract::RawQuery(raw): axum::extract::RawQuery) -> Response {
+    let target = match raw.filter(|q| !q.is_empty()) {
+        Some(q) => format!("/reports/snapshot?{q}"),
+        None => "/reports/snapshot".into(),
+    };
+    axum::response::Redirect::to(&target).into_response()
+}
