@@ -40,6 +40,76 @@
     }
   });
 
+  // ---- Reports ----
+  // The filter bar works as a plain GET form; scripts only hide the date fields while a quick
+  // period is chosen, keep the filters when the pipeline switcher changes, and sort tables.
+  var filters = document.getElementById("report-filters");
+  if (filters) {
+    var period = filters.querySelector("#f-period");
+    var dateFields = filters.querySelectorAll(".date-field");
+    var syncDates = function () {
+      var custom = !period || period.value === "custom";
+      dateFields.forEach(function (f) { f.hidden = !custom && !f.querySelector(".error"); });
+    };
+    if (period) {
+      syncDates();
+      period.addEventListener("change", function () {
+        syncDates();
+        if (period.value === "custom") { var from = filters.querySelector("#f-from"); if (from) from.focus(); }
+      });
+      dateFields.forEach(function (f) {
+        f.addEventListener("change", function () { period.value = "custom"; });
+      });
+    }
+    var switcher = document.getElementById("pipeline-switch");
+    var hiddenPipeline = filters.querySelector('input[name="pipeline"]');
+    if (switcher && hiddenPipeline) {
+      switcher.onchange = null;
+      switcher.removeAttribute("onchange");
+      switcher.addEventListener("change", function () {
+        hiddenPipeline.value = switcher.value;
+        filters.submit();
+      });
+    }
+  }
+
+  // Sortable tables: each tbody is a group (a source with its campaigns) and moves whole.
+  function sortValue(row, index) {
+    var cell = row && row.children[index];
+    if (!cell) return "";
+    var raw = cell.getAttribute("data-sort");
+    var text = (raw === null ? cell.textContent : raw).trim();
+    if (text === "—") return -Infinity;
+    var number = text.replace(/[€$£¥,\s%]|days?|\/day/g, "").replace("−", "-");
+    return number !== "" && !isNaN(Number(number)) ? Number(number) : text.toLowerCase();
+  }
+  document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    heads.forEach(function (th, index) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      while (th.firstChild) button.appendChild(th.firstChild);
+      th.appendChild(button);
+      button.addEventListener("click", function () {
+        var descending = th.getAttribute("aria-sort") !== "descending";
+        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+        var groups = Array.prototype.slice.call(table.tBodies);
+        var single = groups.length === 1;
+        var items = single ? Array.prototype.slice.call(groups[0].rows) : groups;
+        items.sort(function (a, b) {
+          var x = sortValue(single ? a : a.rows[0], index);
+          var y = sortValue(single ? b : b.rows[0], index);
+          var c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+          return descending ? -c : c;
+        });
+        var parent = single ? groups[0] : table;
+        items.forEach(function (item) { parent.appendChild(item); });
+      });
+    });
+  });
+
   // ---- Board ----
   var board = document.getElementById("board");
   if (!board || board.dataset.readonly === "true") return;

@@ -97,12 +97,10 @@ impl Chart {
         }));
     }
 
+    /// A rectangle with rounded corners; the box is (x, y, width, height).
     fn rounded(
         &mut self,
-        x: f64,
-        y: f64,
-        w: f64,
-        h: f64,
+        (x, y, w, h): (f64, f64, f64, f64),
         rx: f64,
         class: &'static str,
         title: String,
@@ -380,20 +378,17 @@ pub fn funnel(id: &str, title: String, desc: String, bars: &[FunnelBar], width: 
         let w = (b.count as f64 / max * area).max(3.0);
         c.text(NAME_W, y + BAR_H / 2.0 + 4.5, "end", "name", b.name.clone());
         c.rounded(
-            centre - w / 2.0,
-            y,
-            w,
-            BAR_H,
+            (centre - w / 2.0, y, w, BAR_H),
             4.0,
             "bar",
-            format!("{}: {} entered", b.name, b.count),
+            format!("{}: {} entered", b.name, group(b.count)),
         );
         c.text(
             width - 4.0,
             y + BAR_H / 2.0 + 4.5,
             "end",
             "value",
-            format!("{} entered", b.count),
+            format!("{} entered", group(b.count)),
         );
         if let Some(conv) = &b.conversion {
             c.text(
@@ -469,10 +464,7 @@ pub fn ranges(
             );
         }
         c.rounded(
-            x(r.low),
-            y + 4.0,
-            (x(r.high) - x(r.low)).max(2.0),
-            14.0,
+            (x(r.low), y + 4.0, (x(r.high) - x(r.low)).max(2.0), 14.0),
             7.0,
             "range",
             r.title.clone(),
@@ -552,10 +544,7 @@ pub fn spans(
         );
         if let Some(h) = r.high {
             c.rounded(
-                x(0.0),
-                y + 3.0,
-                x(h) - x(0.0),
-                12.0,
+                (x(0.0), y + 3.0, x(h) - x(0.0), 12.0),
                 3.0,
                 if r.highlight { "high slow" } else { "high" },
                 r.note.clone(),
@@ -563,10 +552,7 @@ pub fn spans(
         }
         if let Some(t) = r.typical {
             c.rounded(
-                x(0.0),
-                y,
-                x(t) - x(0.0),
-                18.0,
+                (x(0.0), y, x(t) - x(0.0), 18.0),
                 3.0,
                 if r.highlight { "bar slow" } else { "bar" },
                 r.note.clone(),
@@ -640,7 +626,7 @@ pub fn group(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -131,7 +131,6 @@ pub struct FilterBar {
     pub pipeline_id: String,
     pub has_period: bool,
     pub periods: Vec<Choice>,
-    pub custom: bool,
     pub from: String,
     pub to: String,
     pub owners: Vec<Choice>,
@@ -144,7 +143,9 @@ pub struct FilterBar {
     pub groupings: Vec<Choice>,
     /// Flow and forecast: weeks, months or quarters.
     pub grains: Vec<Choice>,
-    /// Period values carried for other pages when this one takes none.
+    /// Whether the report takes the source and campaign filters.
+    pub origin: bool,
+    /// Filters carried for other pages when this one does not take them.
     pub carried: Vec<(String, String)>,
 }
 
@@ -269,7 +270,6 @@ pub struct Resolved {
     pub filter: ReportFilter,
     pub grouping: Option<Grouping>,
     pub grain: Option<Grain>,
-    pub today: Date,
     pub user_names: HashMap<UserId, String>,
 }
 
@@ -704,12 +704,24 @@ pub async fn resolve(
         _ => vec![],
     };
     let grain_value = grain.map(|g| g.to_string()).unwrap_or_default();
+    // What the form carries without showing: the filters this page does not take, so that
+    // they survive a round trip through it.
+    let carried: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, _)| match k.as_str() {
+            "pipeline" => false,
+            "period" | "from" | "to" => period.is_none(),
+            "owner" | "team" => !page.takes_people(),
+            "source" | "campaign" => !takes_origin,
+            _ => false,
+        })
+        .cloned()
+        .collect();
     let bar = FilterBar {
         action: page.path(),
         pipeline_id: pipeline.id.to_string(),
         has_period: period.is_some(),
         periods: choices(PERIODS, &choice),
-        custom: choice == "custom",
         from: period.map(|p| p.from.to_string()).unwrap_or_default(),
         to: period.map(|p| p.to.to_string()).unwrap_or_default(),
         owners: owner_choices,
@@ -724,11 +736,8 @@ pub async fn resolve(
             vec![]
         },
         grains: choices(grain_options, &grain_value),
-        carried: if period.is_none() {
-            period_pairs
-        } else {
-            vec![]
-        },
+        origin: takes_origin,
+        carried,
     };
     let currency = pipeline.currency;
     Ok(Some(Resolved {
@@ -753,7 +762,6 @@ pub async fn resolve(
         filter,
         grouping,
         grain,
-        today,
         user_names,
     }))
 }

@@ -171,7 +171,10 @@ pub async fn page(
             i == 3,
         )
     };
-    let last_month = months.last().map(|m| m.label.clone()).unwrap_or_default();
+    let last_month = months
+        .last()
+        .map(|m| month_label(&m.key, true))
+        .unwrap_or_default();
     let ops = ["", "×", "×", "÷"];
     let captions = [
         format!("Open now, {}", r.who_label),
@@ -269,8 +272,8 @@ pub async fn page(
         band: None,
         pace: None,
         tick: &|v| money_short(v.round() as i64, cur),
-        width: 540.0,
-        height: 220.0,
+        width: 1120.0,
+        height: 200.0,
     });
 
     let month_rows = months

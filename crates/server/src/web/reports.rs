@@ -1,33 +1,22 @@
 //! Reports: the funnel snapshot at any instant, beside the same pipeline at an earlier one.
+//! The other report pages live in `report_*.rs` and share the frame of `report_frame.rs`.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use jiff::ToSpan;
 use jiff::civil::Date;
-use serde::Deserialize;
 use throughline_core::snapshot::Snapshot;
 use throughline_core::time::end_of_day;
 use throughline_store::snapshot;
 
 use super::error::PageError;
 use super::format::money;
+use super::report_frame::{Page, ReportView, query_map, resolve};
 use super::session::PageUser;
-use super::{Frame, chosen_pipeline, time_zone};
+use super::{Frame, time_zone};
 use crate::AppState;
-
-#[derive(Debug, Default, Deserialize)]
-pub struct SnapshotQuery {
-    #[serde(default)]
-    pipeline: Option<String>,
-    /// The day to show (end of day); default today.
-    #[serde(default)]
-    at: Option<String>,
-    /// The day to compare with; default 30 days before.
-    #[serde(default)]
-    compare: Option<String>,
-}
 
 pub struct Bar {
     pub y: i64,
@@ -38,6 +27,7 @@ pub struct Bar {
 }
 
 pub struct StageRow {
+    pub id: String,
     pub name: String,
     pub probability: i64,
     pub count: i64,
@@ -51,8 +41,9 @@ pub struct StageRow {
 #[template(path = "snapshot.html")]
 pub struct SnapshotPage {
     pub frame: Frame,
-    pub pipeline_id: String,
-    pub pipeline_name: String,
+    pub r: ReportView,
+    /// Shown at the present: the counts are then the deals the deals list shows.
+    pub live: bool,
     pub at: String,
     pub compare: String,
     pub at_label: String,
@@ -126,20 +117,22 @@ fn parse_day(text: Option<&str>, fallback: Date, errors: &mut Vec<String>, what:
 pub async fn snapshot(
     State(state): State<AppState>,
     user: PageUser,
-    Query(q): Query<SnapshotQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let ctx = user.ctx();
     let mut tx = state.store.read().await?;
     let tz = time_zone(&mut tx).await?;
-    let Some(pipeline) = chosen_pipeline(&mut tx, q.pipeline.as_deref()).await? else {
+    let Some(res) = resolve(&mut tx, &user, Page::Snapshot, raw.as_deref()).await? else {
         return Ok(axum::response::Redirect::to("/board").into_response());
     };
+    let pipeline = res.pipeline;
+    let q = query_map(raw.as_deref());
     let today = ctx.at.to_zoned_datetime(tz.clone()).date();
     let mut errors = vec![];
-    let at_day = parse_day(q.at.as_deref(), today, &mut errors, "as of");
+    let at_day = parse_day(q.get("at").map(String::as_str), today, &mut errors, "as of");
     let default_compare = at_day.checked_sub(30.days()).unwrap_or(at_day);
     let compare_day = parse_day(
-        q.compare.as_deref(),
+        q.get("compare").map(String::as_str),
         default_compare,
         &mut errors,
         "compared with",
@@ -171,6 +164,7 @@ pub async fn snapshot(
             let before = then_snap.stages.iter().find(|b| b.stage_id == s.stage_id);
             let (bc, bv) = before.map(|b| (b.count, b.value)).unwrap_or((0, 0));
             StageRow {
+                id: s.stage_id.to_string(),
                 name: s.name.clone(),
                 probability: s.probability,
                 count: s.count,
@@ -182,6 +176,7 @@ pub async fn snapshot(
         })
         .collect();
     let total = StageRow {
+        id: String::new(),
         name: "Total".into(),
         probability: 0,
         count: now_snap.total.count,
@@ -200,8 +195,8 @@ pub async fn snapshot(
     };
     Ok(SnapshotPage {
         frame,
-        pipeline_id: pipeline.id.to_string(),
-        pipeline_name: pipeline.name.clone(),
+        r: res.view,
+        live: at_day >= today,
         at: at_day.to_string(),
         compare: compare_day.to_string(),
         at_label: label(at_day),
