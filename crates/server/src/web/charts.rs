@@ -149,8 +149,10 @@ impl Chart {
 }
 
 /// Tick step and top of an axis from 0 to at least `max`, with about `ticks` steps of 1, 2,
-/// 2.5 or 5 times a power of ten: the numbers people read at a glance.
-pub fn nice_axis(max: f64, ticks: usize) -> (f64, f64) {
+/// 2.5 or 5 times a power of ten: the numbers people read at a glance. Steps are at least
+/// `min_step` (a whole day, a whole unit of money), so an empty chart does not count in
+/// fractions nobody can read.
+pub fn nice_axis(max: f64, ticks: usize, min_step: f64) -> (f64, f64) {
     let max = if max.is_finite() && max > 0.0 {
         max
     } else {
@@ -162,8 +164,9 @@ pub fn nice_axis(max: f64, ticks: usize) -> (f64, f64) {
         .into_iter()
         .map(|m| m * magnitude)
         .find(|s| *s >= raw)
-        .unwrap_or(10.0 * magnitude);
-    let top = (max / step).ceil() * step;
+        .unwrap_or(10.0 * magnitude)
+        .max(min_step);
+    let top = ((max / step).ceil() * step).max(step);
     (step, top)
 }
 
@@ -202,6 +205,8 @@ pub struct ColumnChart<'a> {
     /// The pace line over the projected columns.
     pub pace: Option<f64>,
     pub tick: &'a dyn Fn(f64) -> String,
+    /// The smallest step between ticks: 1 for counts, 100 minor units for money.
+    pub min_step: f64,
     pub width: f64,
     pub height: f64,
 }
@@ -232,7 +237,7 @@ pub fn columns(spec: ColumnChart<'_>) -> Chart {
     if let Some(p) = spec.pace {
         max = max.max(p);
     }
-    let (step, top) = nice_axis(max, 4);
+    let (step, top) = nice_axis(max, 4, spec.min_step);
     let y = |v: f64| TOP + plot_h - (v / top * plot_h).clamp(0.0, plot_h);
     let slot = plot_w / n;
     let bar_w = (slot * 0.68).max(2.0);
@@ -434,7 +439,7 @@ pub fn ranges(
         .iter()
         .map(|r| r.high.max(r.base).max(r.reference.unwrap_or(0.0)))
         .fold(0.0, f64::max);
-    let (step, top) = nice_axis(max, 5);
+    let (step, top) = nice_axis(max, 5, 100.0);
     let plot_w = width - LABEL_W - 24.0;
     let x = |v: f64| LABEL_W + (v / top).clamp(0.0, 1.0) * plot_w;
     let bottom = rows.len() as f64 * ROW_H;
@@ -511,7 +516,7 @@ pub fn spans(
         .iter()
         .map(|r| r.high.or(r.typical).unwrap_or(0.0))
         .fold(0.0, f64::max);
-    let (step, top) = nice_axis(max, 5);
+    let (step, top) = nice_axis(max, 5, 1.0);
     let plot_w = width - LABEL_W - NOTE_W - 16.0;
     let x = |v: f64| LABEL_W + (v / top).clamp(0.0, 1.0) * plot_w;
     let bottom = rows.len() as f64 * ROW_H;
@@ -640,10 +645,15 @@ mod tests {
 
     #[test]
     fn axes_step_in_round_numbers() {
-        assert_eq!(nice_axis(82.0, 4), (25.0, 100.0));
-        assert_eq!(nice_axis(7.0, 4), (2.0, 8.0));
-        assert_eq!(nice_axis(0.0, 4), (0.25, 1.0));
-        assert_eq!(nice_axis(22_150_000.0, 4), (10_000_000.0, 30_000_000.0));
+        assert_eq!(nice_axis(82.0, 4, 1.0), (25.0, 100.0));
+        assert_eq!(nice_axis(7.0, 4, 1.0), (2.0, 8.0));
+        // An empty chart still counts in whole units.
+        assert_eq!(nice_axis(0.0, 4, 1.0), (1.0, 1.0));
+        assert_eq!(nice_axis(3.0, 5, 1.0), (1.0, 3.0));
+        assert_eq!(
+            nice_axis(22_150_000.0, 4, 100.0),
+            (10_000_000.0, 30_000_000.0)
+        );
     }
 
     #[test]
@@ -693,6 +703,7 @@ mod tests {
             band: Some((5.0, Some(2.0))),
             pace: Some(5.0),
             tick: &fmt_num,
+            min_step: 1.0,
             width: 400.0,
             height: 200.0,
         });

@@ -35,6 +35,8 @@ pub struct CyclePage {
     pub r: ReportView,
     pub stats: Stats,
     pub no_closes: bool,
+    /// No stage has a learned stay yet.
+    pub no_stays: bool,
     pub outcome_chart: Chart,
     pub stage_chart: Chart,
     pub stages: Vec<StageView>,
@@ -196,6 +198,7 @@ pub async fn page(
         .collect();
     Ok(CyclePage {
         frame,
+        no_stays: report.slowest.is_empty(),
         no_closes: report.won.n + report.lost.n == 0,
         slowest: highlight.into_iter().cloned().collect(),
         r,

@@ -60,6 +60,8 @@ pub struct FlowPage {
     pub r: ReportView,
     pub grain_word: &'static str,
     pub empty_history: bool,
+    /// Nothing won and nothing open: no chart of won value to draw.
+    pub no_won_chart: bool,
     pub stats: Stats,
     pub inflow: ChartBlock,
     pub won: ChartBlock,
@@ -267,6 +269,7 @@ pub async fn page(
         band: report.inflow.mean.map(|m| (m, report.inflow.sd)),
         pace: None,
         tick: &|v| fmt_num(v),
+        min_step: 1.0,
         width: 1120.0,
         height: 240.0,
     });
@@ -324,6 +327,7 @@ pub async fn page(
             band: None,
             pace: Some(projection.pace.per_week() as f64),
             tick: &value,
+            min_step: 100.0,
             width: 1120.0,
             height: 220.0,
         }));
@@ -341,6 +345,7 @@ pub async fn page(
         band: report.won_value.mean.map(|m| (m, report.won_value.sd)),
         pace: joins.then(|| projection.pace.per_week() as f64),
         tick: &value,
+        min_step: 100.0,
         width: 1120.0,
         height: 280.0,
     });
@@ -475,11 +480,14 @@ pub async fn page(
         .collect();
     let empty_history = report.inflow.points.iter().all(|p| p.value == 0.0)
         && report.won_value.points.iter().all(|p| p.value == 0.0);
+    let no_won_chart =
+        projection.deals == 0 && report.won_value.points.iter().all(|p| p.value == 0.0);
     Ok(FlowPage {
         frame,
         r,
         grain_word,
         empty_history,
+        no_won_chart,
         stats,
         inflow,
         won,

@@ -53,6 +53,8 @@ pub struct ForecastPage {
     pub calibration: Vec<CalibrationView>,
     pub method: String,
     pub no_deals: bool,
+    /// Nothing open and nothing won yet: the chart would be empty.
+    pub nothing: bool,
 }
 
 fn bucket_name(b: &Bucket) -> String {
@@ -226,7 +228,11 @@ pub async fn page(
                     group(c.row.won as i64),
                     group(c.row.closed as i64)
                 ),
-                learned: percent(c.row.learned),
+                learned: if c.row.learned_from == 0 {
+                    "—".into()
+                } else {
+                    percent(c.row.learned)
+                },
                 learned_from: format!("{} stays", group(c.row.learned_from as i64)),
                 verdict: if c.row.learned_from < 20 {
                     ""
@@ -245,7 +251,9 @@ pub async fn page(
         .iter()
         .all(|b| b.expected == b.won_so_far && b.weighted == 0)
         && f.undated_deals == 0;
+    let nothing = no_deals && f.buckets.iter().all(|b| b.won_so_far == 0);
     Ok(ForecastPage {
+        nothing,
         frame,
         r,
         scope,

@@ -65,6 +65,7 @@ pub struct VelocityPage {
     pub months: Vec<MonthRow>,
     pub owners: Vec<OwnerRow>,
     pub no_wins: bool,
+    pub no_months: bool,
 }
 
 const FACTORS: [&str; 4] = [
@@ -272,6 +273,7 @@ pub async fn page(
         band: None,
         pace: None,
         tick: &|v| money_short(v.round() as i64, cur),
+        min_step: 100.0,
         width: 1120.0,
         height: 200.0,
     });
@@ -360,6 +362,7 @@ pub async fn page(
         .collect();
     Ok(VelocityPage {
         frame,
+        no_months: months.iter().all(|m| m.value_per_day.is_none()),
         no_wins: t.value_per_day.is_none(),
         r,
         factors,
