@@ -1,4 +1,4 @@
-//! The pipeline at any instant, computed from the spans and daily deltas (see `spans`).
+//! The pipeline at any instant, computed from the spans and bucketed deltas (see `spans`).
 
 use std::collections::HashMap;
 
@@ -13,6 +13,7 @@ use crate::events::Ctx;
 use crate::pipelines;
 use crate::rows::parse;
 use crate::scope::visible_owner;
+use crate::spans::prefix_ranges;
 
 type TallyRow = (String, i64, i64);
 
@@ -42,15 +43,30 @@ pub async fn tallies(
     let day_start = day * MS_PER_DAY;
     let mut out = HashMap::new();
 
-    // Whole days before T's day.
+    // The days before T's day: a few buckets per level (see `spans`). One range scan per
+    // level, each on the key's order; the ranges are disjoint so nothing is counted twice.
+    let [(from0, to0), (from1, to1), (from2, to2)] = prefix_ranges(day);
     let before: Vec<TallyRow> = on_conn!(tx, c => sqlx::query_as(concat!(
-        "SELECT stage_id, CAST(SUM(d_count) AS BIGINT), CAST(SUM(d_value) AS BIGINT) FROM snapshot_deltas
-         WHERE pipeline_id = $3 AND day < $4 AND ", visible_owner!("owner_id"), " GROUP BY stage_id"
+        "SELECT stage_id, CAST(SUM(d_count) AS BIGINT), CAST(SUM(d_value) AS BIGINT) FROM (
+           SELECT stage_id, d_count, d_value FROM snapshot_deltas
+            WHERE pipeline_id = $3 AND day >= $4 AND day < $5 AND ", visible_owner!("owner_id"), "
+           UNION ALL
+           SELECT stage_id, d_count, d_value FROM snapshot_deltas
+            WHERE pipeline_id = $3 AND day >= $6 AND day < $7 AND ", visible_owner!("owner_id"), "
+           UNION ALL
+           SELECT stage_id, d_count, d_value FROM snapshot_deltas
+            WHERE pipeline_id = $3 AND day >= $8 AND day < $9 AND ", visible_owner!("owner_id"), "
+         ) buckets GROUP BY stage_id"
     ))
     .bind(ctx.role())
     .bind(ctx.user())
     .bind(&pid)
-    .bind(day)
+    .bind(from0)
+    .bind(to0)
+    .bind(from1)
+    .bind(to1)
+    .bind(from2)
+    .bind(to2)
     .fetch_all(&mut *c)
     .await)?;
     fold(before, &mut out, 1)?;

@@ -251,11 +251,14 @@ fn layout() -> impl Strategy<Value = Layout> {
 }
 
 fn case(max_ops: usize) -> impl Strategy<Value = Case> {
-    // Starts just before a year end, on a leap day's eve and exactly at a midnight.
+    // Starts just before a year end, on a leap day's eve, exactly at a midnight, and the
+    // evening before day 19,968 (2024-09-02), where the store's 16- and 256-day delta buckets
+    // both turn over.
     let starts = vec![
         at("2023-12-31T22:30:00Z"),
         at("2024-02-28T12:00:00Z"),
         at("2024-06-01T00:00:00Z"),
+        at("2024-09-01T23:00:00Z"),
     ];
     (
         layout(),
