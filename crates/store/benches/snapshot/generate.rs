@@ -5,7 +5,9 @@
 //! `target/bench-data/snapshot-v{GENERATOR_VERSION}-{scale}.db` with a `.json` file beside it
 //! describing it; a PostgreSQL dataset is a database named `tl_bench_v{GENERATOR_VERSION}_{scale}`
 //! with the same `.json` description. Bump [`GENERATOR_VERSION`] whenever the generated
-//! history or the schema changes, so stale datasets are regenerated rather than measured.
+//! history, or what the snapshot reads (spans, deltas, an edited migration), changes, so stale
+//! datasets are regenerated rather than measured. New migrations need no bump: opening a
+//! dataset applies them, as it would to a user's database.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -23,7 +25,7 @@ use throughline_store::deals::{self, CloseDeal, MoveDeal};
 use throughline_store::users::{self, NewUser};
 use throughline_store::{Ctx, Result, Store, Tx, pipelines};
 
-/// Bump when the generated history (or the schema it is written into) changes.
+/// Bump when the generated history, or the layout the snapshot reads, changes.
 pub const GENERATOR_VERSION: u32 = 3;
 
 /// Deals whose whole lives go into one transaction.
