@@ -9,8 +9,9 @@
 //! that the store accepts, or the reverse, fails the test just like a wrong figure.
 //!
 //! Cases: `THROUGHLINE_PROPTEST_CASES` (SQLite, default 128) and
-//! `THROUGHLINE_PROPTEST_PG_CASES` (PostgreSQL, default 16), each of up to about 60 ops. Instants are chosen to land on,
-//! just before and just after UTC midnights, since the snapshot buckets its deltas by UTC day.
+//! `THROUGHLINE_PROPTEST_PG_CASES` (PostgreSQL, default 16), each of up to about 60 ops.
+//! Instants land on, just before and just after UTC midnights, and histories cross the 16- and
+//! 256-day boundaries, since the store buckets its deltas by UTC day at those three sizes.
 
 mod support;
 
