@@ -35,7 +35,10 @@ pub struct Tx {
 #[derive(Default)]
 pub(crate) struct TxCache {
     pub time_zone: Option<jiff::tz::TimeZone>,
-    pub positions: std::collections::HashMap<throughline_core::PipelineId, std::collections::HashMap<throughline_core::StageId, i64>>,
+    pub positions: std::collections::HashMap<
+        throughline_core::PipelineId,
+        std::collections::HashMap<throughline_core::StageId, i64>,
+    >,
 }
 
 pub(crate) enum TxInner {
@@ -212,7 +215,10 @@ impl Store {
             Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner, cache: TxCache::default() })
+        Ok(Tx {
+            inner,
+            cache: TxCache::default(),
+        })
     }
 
     /// A transaction for reads that must see one consistent state across several queries.
@@ -224,7 +230,10 @@ impl Store {
                     .await?,
             ),
         };
-        Ok(Tx { inner, cache: TxCache::default() })
+        Ok(Tx {
+            inner,
+            cache: TxCache::default(),
+        })
     }
 
     /// Check the database answers.

@@ -472,7 +472,11 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: DealId, patch: DealPatch) -> Res
     let touches_rollups = next.source != before.source
         || next.campaign != before.campaign
         || (next.status != DealStatus::Open && next.value != before.value);
-    let rollup_before = if touches_rollups { Some(rollups::of_deal(tx, id).await?) } else { None };
+    let rollup_before = if touches_rollups {
+        Some(rollups::of_deal(tx, id).await?)
+    } else {
+        None
+    };
     write(tx, &next).await?;
     append(
         tx,

@@ -678,11 +678,13 @@ impl Run<'_> {
                 (predicted, outcome_of(&r))
             }
             Op::Tick { checked, .. } => {
-                let predicted = if visible {
-                    ticked = *checked;
-                    Outcome::Changed // a tick always makes a new version, even a repeated one
-                } else {
+                let predicted = if !visible {
                     Outcome::NotFound
+                } else if ticked == *checked {
+                    Outcome::Unchanged // ticking what is ticked records nothing
+                } else {
+                    ticked = *checked;
+                    Outcome::Changed
                 };
                 let r = deals::set_check(&mut tx, &ctx, deal.id, board.checklist, *checked).await;
                 (predicted, outcome_of(&r))
