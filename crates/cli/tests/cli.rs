@@ -352,3 +352,190 @@ fn healthcheck_fails_cleanly_when_nothing_answers() {
     let err = cli.fails(&["healthcheck", "--url", "http://127.0.0.1:9"]);
     assert!(err.contains("nothing answers"), "{err}");
 }
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn every_report_answers_from_the_terminal_with_figures_from_the_history() {
+    let cli = Cli::new();
+    cli.ok(&[
+        "user",
+        "add",
+        "--email",
+        "rita@example.com",
+        "--name",
+        "Rita",
+        "--role",
+        "rep",
+        "--no-login",
+    ]);
+    cli.ok(&["pipeline", "create", "Sales"]);
+    for (name, p) in [("Lead in", "10"), ("Proposal", "50"), ("Contract", "90")] {
+        cli.ok(&[
+            "pipeline",
+            "add-stage",
+            "Sales",
+            "--name",
+            name,
+            "--probability",
+            p,
+        ]);
+    }
+    for (title, source) in [
+        ("Won one", "Web"),
+        ("Lost one", "Web"),
+        ("Open one", "Event"),
+    ] {
+        cli.ok(&[
+            "deal",
+            "create",
+            "--title",
+            title,
+            "--pipeline",
+            "Sales",
+            "--value",
+            "1000",
+            "--owner",
+            "rita@example.com",
+            "--source",
+            source,
+        ]);
+    }
+    let deals = json(&cli.ok(&["deal", "list", "--format", "json"]));
+    let id = |title: &str| {
+        deals["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["title"] == title)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    cli.ok(&["deal", "move", &id("Won one"), "--stage", "Contract"]);
+    cli.ok(&["deal", "won", &id("Won one")]);
+    cli.ok(&["deal", "lost", &id("Lost one"), "--reason", "budget"]);
+
+    let funnel = json(&cli.ok(&[
+        "report",
+        "funnel",
+        "--pipeline",
+        "Sales",
+        "--format",
+        "json",
+    ]));
+    let stages = funnel["total"]["stages"].as_array().unwrap();
+    let figures: Vec<(i64, i64)> = stages
+        .iter()
+        .map(|s| {
+            (
+                s["entered"].as_i64().unwrap(),
+                s["progressed"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // All three entered Lead in; only the won one passed Proposal (skipped) into Contract.
+    assert_eq!(figures, [(3, 1), (1, 1), (1, 1)]);
+    assert_eq!(funnel["total"]["win_rate"], 0.5);
+    assert_eq!(funnel["total"]["entered"], 3);
+    let table = cli.ok(&[
+        "report",
+        "funnel",
+        "--pipeline",
+        "Sales",
+        "--group-by",
+        "source",
+    ]);
+    assert!(table.contains("Web") && table.contains("Event"), "{table}");
+
+    let cycle = json(&cli.ok(&["report", "cycle", "--pipeline", "Sales", "--format", "json"]));
+    assert_eq!(
+        (cycle["won"]["n"].as_i64(), cycle["lost"]["n"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let velocity = json(&cli.ok(&[
+        "report",
+        "velocity",
+        "--pipeline",
+        "Sales",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(velocity["total"]["open_deals"], 1);
+    let flow = json(&cli.ok(&[
+        "report",
+        "flow",
+        "--pipeline",
+        "Sales",
+        "--runs",
+        "200",
+        "--format",
+        "json",
+    ]));
+    let inflow: f64 = flow["inflow"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(inflow, 3.0);
+    assert_eq!(flow["projection"]["weeks"].as_array().unwrap().len(), 12);
+    let forecast = json(&cli.ok(&[
+        "report",
+        "forecast",
+        "--pipeline",
+        "Sales",
+        "--grain",
+        "quarter",
+        "--periods",
+        "2",
+        "--runs",
+        "200",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(forecast["forecast"]["buckets"].as_array().unwrap().len(), 2);
+    assert_eq!(forecast["calibration"].as_array().unwrap().len(), 3);
+    let attention = json(&cli.ok(&[
+        "report",
+        "attention",
+        "--pipeline",
+        "Sales",
+        "--format",
+        "json",
+    ]));
+    let listed = &attention["needs_effort"][0];
+    assert_eq!(listed["title"], "Open one");
+    assert_eq!(listed["reasons"][0]["code"], "no_next_activity");
+    let sources = cli.ok(&["report", "sources", "--format", "csv"]);
+    assert!(
+        sources.lines().any(|l| l.starts_with("Web,,0,2,")),
+        "{sources}"
+    );
+
+    let bad = cli.fails(&[
+        "report",
+        "funnel",
+        "--pipeline",
+        "Sales",
+        "--last",
+        "90d",
+        "--quarter",
+        "2026Q1",
+    ]);
+    assert!(bad.contains("--quarter"), "{bad}");
+    let bad = cli.fails(&[
+        "report",
+        "flow",
+        "--pipeline",
+        "Sales",
+        "--grain",
+        "quarter",
+    ]);
+    assert!(bad.contains("--grain"), "{bad}");
+    let bad = cli.fails(&["report", "attention"]);
+    assert!(bad.contains("--pipeline is required"), "{bad}");
+}

@@ -576,3 +576,35 @@ async fn a_filled_database_is_refused_and_left_as_it_was() {
     assert!(err.to_string().contains("pipeline"), "{err}");
     assert_eq!(all_deals(&store).await.len() as u64, s.deals);
 }
+
+/// The projection made twelve weeks before the end of the demo history, from what was known
+/// then, beside what those deals actually closed: the learned model must be about right.
+#[tokio::test]
+async fn the_projection_would_have_foreseen_the_last_twelve_weeks() {
+    let (store, _) = open().await;
+    let mut tx = store.read().await.unwrap();
+    let pipeline = throughline_store::pipelines::find(&mut tx, "New business")
+        .await
+        .unwrap()
+        .unwrap();
+    let simulation = throughline_core::analytics::engine::Simulation {
+        runs: 2_000,
+        ..Default::default()
+    };
+    let report =
+        throughline_store::reports::backtest(&mut tx, &system(), pipeline.id, 12, simulation)
+            .await
+            .unwrap()
+            .expect("the demo has open deals twelve weeks before its end");
+    assert!(report.deals > 50, "{} deals open then", report.deals);
+    assert_eq!(report.summary.weeks, 12);
+    assert!(
+        report.summary.within_interval >= 0.5,
+        "{:?}",
+        report.summary
+    );
+    let projected: i64 = report.weeks.iter().map(|w| w.expected_value).sum();
+    let actual: i64 = report.weeks.iter().map(|w| w.actual).sum();
+    let error = (projected - actual).abs() as f64 / actual.max(1) as f64;
+    assert!(error < 0.5, "projected {projected}, actual {actual}");
+}

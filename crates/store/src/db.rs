@@ -27,6 +27,18 @@ pub(crate) enum Pool {
 /// how refused operations leave nothing behind.
 pub struct Tx {
     pub(crate) inner: TxInner,
+    /// Values read often within one transaction and changed rarely (the team's time zone,
+    /// stage positions): read once, dropped when the transaction changes them.
+    pub(crate) cache: TxCache,
+}
+
+#[derive(Default)]
+pub(crate) struct TxCache {
+    pub time_zone: Option<jiff::tz::TimeZone>,
+    pub positions: std::collections::HashMap<
+        throughline_core::PipelineId,
+        std::collections::HashMap<throughline_core::StageId, i64>,
+    >,
 }
 
 pub(crate) enum TxInner {
@@ -203,7 +215,10 @@ impl Store {
             Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx {
+            inner,
+            cache: TxCache::default(),
+        })
     }
 
     /// A transaction for reads that must see one consistent state across several queries.
@@ -215,7 +230,10 @@ impl Store {
                     .await?,
             ),
         };
-        Ok(Tx { inner })
+        Ok(Tx {
+            inner,
+            cache: TxCache::default(),
+        })
     }
 
     /// Check the database answers.

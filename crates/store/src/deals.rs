@@ -467,7 +467,16 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: DealId, patch: DealPatch) -> Res
     }
     next.version = before.version + 1;
     next.updated_at = ctx.at.max(before.updated_at);
-    let rollup_before = rollups::of_deal(tx, id).await?;
+    // The report tables depend on a deal's origin and, once closed, on its value; titles,
+    // contacts, dates and open deals' values leave them as they are.
+    let touches_rollups = next.source != before.source
+        || next.campaign != before.campaign
+        || (next.status != DealStatus::Open && next.value != before.value);
+    let rollup_before = if touches_rollups {
+        Some(rollups::of_deal(tx, id).await?)
+    } else {
+        None
+    };
     write(tx, &next).await?;
     append(
         tx,
@@ -491,7 +500,9 @@ pub async fn update(tx: &mut Tx, ctx: &Ctx, id: DealId, patch: DealPatch) -> Res
             .execute(&mut *c)
             .await)?;
     }
-    rollups::refresh_deal(tx, id, rollup_before).await?;
+    if let Some(rollup_before) = rollup_before {
+        rollups::refresh_deal(tx, id, rollup_before).await?;
+    }
     Ok(next)
 }
 
@@ -736,6 +747,11 @@ pub async fn set_check(
             "criterion_id",
             "requires a deal field to be filled; it cannot be ticked",
         ));
+    }
+    // Ticking what is ticked (or unticking what is not) changes nothing and records nothing.
+    let is_checked = checked_items(tx, id).await?.contains(&criterion);
+    if is_checked == checked {
+        return Ok(before);
     }
     let next = bumped(&before, ctx);
     write(tx, &next).await?;

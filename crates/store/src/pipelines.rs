@@ -452,6 +452,8 @@ async fn write_criteria(
 
 /// Number the active stages of a pipeline 1..n in the given order.
 async fn renumber(tx: &mut Tx, order: &[StageId]) -> Result<()> {
+    // Positions are about to change: forget what this transaction has cached of them.
+    tx.cache.positions.clear();
     for (i, id) in order.iter().enumerate() {
         exec!(tx, c => sqlx::query("UPDATE stages SET position = $1 WHERE id = $2")
             .bind(i as i64 + 1)

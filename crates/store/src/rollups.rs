@@ -65,6 +65,15 @@ async fn all_positions(tx: &mut Tx) -> Result<HashMap<PipelineId, HashMap<StageI
 }
 
 async fn positions(tx: &mut Tx, pipeline: PipelineId) -> Result<HashMap<StageId, i64>> {
+    if let Some(cached) = tx.cache.positions.get(&pipeline) {
+        return Ok(cached.clone());
+    }
+    let fresh = load_positions(tx, pipeline).await?;
+    tx.cache.positions.insert(pipeline, fresh.clone());
+    Ok(fresh)
+}
+
+async fn load_positions(tx: &mut Tx, pipeline: PipelineId) -> Result<HashMap<StageId, i64>> {
     let rows: Vec<(String, i64)> = on_conn!(tx, c => sqlx::query_as(
         "SELECT id, position FROM stages WHERE pipeline_id = $1 AND archived = FALSE",
     )

@@ -20,6 +20,9 @@ pub async fn get(tx: &mut Tx, key: &str) -> Result<Option<String>> {
 }
 
 pub async fn set(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
+    if key == TIME_ZONE {
+        tx.cache.time_zone = None;
+    }
     exec!(tx, c => sqlx::query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
@@ -44,9 +47,14 @@ pub async fn default_currency(tx: &mut Tx) -> Result<Currency> {
 
 /// The team's time zone, for calendar days, weeks and months (UTC unless configured).
 pub async fn time_zone(tx: &mut Tx) -> Result<TimeZone> {
-    match get(tx, TIME_ZONE).await? {
-        Some(name) => TimeZone::get(&name)
-            .map_err(|e| StoreError::Corrupt(format!("time zone `{name}`: {e}"))),
-        None => Ok(TimeZone::UTC),
+    if let Some(tz) = &tx.cache.time_zone {
+        return Ok(tz.clone());
     }
+    let tz = match get(tx, TIME_ZONE).await? {
+        Some(name) => TimeZone::get(&name)
+            .map_err(|e| StoreError::Corrupt(format!("time zone `{name}`: {e}")))?,
+        None => TimeZone::UTC,
+    };
+    tx.cache.time_zone = Some(tz.clone());
+    Ok(tz)
 }

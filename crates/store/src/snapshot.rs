@@ -1,4 +1,4 @@
-//! The pipeline at any instant, computed from the spans and daily deltas (see `spans`).
+//! The pipeline at any instant, computed from the spans and bucketed deltas (see `spans`).
 
 use std::collections::HashMap;
 
@@ -13,78 +13,61 @@ use crate::events::Ctx;
 use crate::pipelines;
 use crate::rows::parse;
 use crate::scope::visible_owner;
-
-type TallyRow = (String, i64, i64);
-
-fn fold(rows: Vec<TallyRow>, into: &mut HashMap<StageId, Tally>, sign: i64) -> Result<()> {
-    for (stage, count, value) in rows {
-        let tally = into.entry(parse("stage id", &stage)?).or_default();
-        let delta = Tally { count, value };
-        if sign > 0 {
-            tally.add(delta)
-        } else {
-            tally.sub(delta)
-        }
-    }
-    Ok(())
-}
+use crate::spans::prefix_ranges;
 
 /// Per stage, the open deals the actor may see as they stood at `at`.
+///
+/// One statement, so one round trip (it matters on PostgreSQL): the buckets covering the days
+/// before T's day (a few per level, see `spans`; the key ranges are disjoint so nothing is
+/// counted twice), plus the spans that began on T's own day up to T, minus those that ended
+/// then. Each part is a range scan on an index in its own order.
 pub async fn tallies(
     tx: &mut Tx,
     ctx: &Ctx,
     pipeline: PipelineId,
     at: Timestamp,
 ) -> Result<HashMap<StageId, Tally>> {
-    let pid = pipeline.to_string();
     let at_ms = to_ms(at);
     let day = day_of_ms(at_ms);
-    let day_start = day * MS_PER_DAY;
+    let [(from0, to0), (from1, to1), (from2, to2)] = prefix_ranges(day);
+    let rows: Vec<(String, i64, i64)> = on_conn!(tx, c => sqlx::query_as(concat!(
+        "SELECT stage_id, CAST(SUM(d_count) AS BIGINT), CAST(SUM(d_value) AS BIGINT) FROM (
+           SELECT stage_id, d_count, d_value FROM snapshot_deltas
+            WHERE pipeline_id = $3 AND day >= $4 AND day < $5 AND ", visible_owner!("owner_id"), "
+           UNION ALL
+           SELECT stage_id, d_count, d_value FROM snapshot_deltas
+            WHERE pipeline_id = $3 AND day >= $6 AND day < $7 AND ", visible_owner!("owner_id"), "
+           UNION ALL
+           SELECT stage_id, d_count, d_value FROM snapshot_deltas
+            WHERE pipeline_id = $3 AND day >= $8 AND day < $9 AND ", visible_owner!("owner_id"), "
+           UNION ALL
+           SELECT stage_id, 1, value FROM deal_spans
+            WHERE pipeline_id = $3 AND valid_from >= $10 AND valid_from <= $11 AND ", visible_owner!("owner_id"), "
+           UNION ALL
+           SELECT stage_id, -1, -value FROM deal_spans
+            WHERE pipeline_id = $3 AND valid_to >= $10 AND valid_to <= $11 AND ", visible_owner!("owner_id"), "
+         ) parts GROUP BY stage_id"
+    ))
+    .bind(ctx.role())
+    .bind(ctx.user())
+    .bind(pipeline.to_string())
+    .bind(from0)
+    .bind(to0)
+    .bind(from1)
+    .bind(to1)
+    .bind(from2)
+    .bind(to2)
+    .bind(day * MS_PER_DAY)
+    .bind(at_ms)
+    .fetch_all(&mut *c)
+    .await)?;
     let mut out = HashMap::new();
-
-    // Whole days before T's day.
-    let before: Vec<TallyRow> = on_conn!(tx, c => sqlx::query_as(concat!(
-        "SELECT stage_id, CAST(SUM(d_count) AS BIGINT), CAST(SUM(d_value) AS BIGINT) FROM snapshot_deltas
-         WHERE pipeline_id = $3 AND day < $4 AND ", visible_owner!("owner_id"), " GROUP BY stage_id"
-    ))
-    .bind(ctx.role())
-    .bind(ctx.user())
-    .bind(&pid)
-    .bind(day)
-    .fetch_all(&mut *c)
-    .await)?;
-    fold(before, &mut out, 1)?;
-
-    // T's own day up to T: spans that began, and spans that ended.
-    let started: Vec<TallyRow> = on_conn!(tx, c => sqlx::query_as(concat!(
-        "SELECT stage_id, COUNT(*), CAST(SUM(value) AS BIGINT) FROM deal_spans
-         WHERE pipeline_id = $3 AND valid_from >= $4 AND valid_from <= $5 AND ", visible_owner!("owner_id"),
-        " GROUP BY stage_id"
-    ))
-    .bind(ctx.role())
-    .bind(ctx.user())
-    .bind(&pid)
-    .bind(day_start)
-    .bind(at_ms)
-    .fetch_all(&mut *c)
-    .await)?;
-    fold(started, &mut out, 1)?;
-
-    let ended: Vec<TallyRow> = on_conn!(tx, c => sqlx::query_as(concat!(
-        "SELECT stage_id, COUNT(*), CAST(SUM(value) AS BIGINT) FROM deal_spans
-         WHERE pipeline_id = $3 AND valid_to >= $4 AND valid_to <= $5 AND ", visible_owner!("owner_id"),
-        " GROUP BY stage_id"
-    ))
-    .bind(ctx.role())
-    .bind(ctx.user())
-    .bind(&pid)
-    .bind(day_start)
-    .bind(at_ms)
-    .fetch_all(&mut *c)
-    .await)?;
-    fold(ended, &mut out, -1)?;
-
-    out.retain(|_, t| t.count != 0 || t.value != 0);
+    for (stage, count, value) in rows {
+        // Stages whose deals all left again sum to zero: they held nothing at T.
+        if count != 0 || value != 0 {
+            out.insert(parse("stage id", &stage)?, Tally { count, value });
+        }
+    }
     Ok(out)
 }
 

@@ -401,6 +401,20 @@ pub async fn run(cmd: ReportCommand) -> Result<()> {
                     ]);
                 }
                 println!("{}", crate::output::render_table(&proj));
+                match &report.backtest {
+                    Some(b) => println!(
+                        "  How far to trust it: the same projection made on {} from the {} deals open then was off by {} {} a week on average (bias {:+}), and {:.0}% of weeks fell within P10–P90.",
+                        b.as_of,
+                        b.deals,
+                        money(b.summary.mean_abs_error.round() as i64, r.currency),
+                        r.currency,
+                        money(b.summary.bias.round() as i64, r.currency),
+                        b.summary.within_interval * 100.0
+                    ),
+                    None => println!(
+                        "  Not enough history yet to test the projection against the past."
+                    ),
+                }
                 for v in &report.projection.valleys {
                     match &v.needed {
                         Some(n) if !n.late => println!(

@@ -192,11 +192,10 @@ pub async fn page(
     let (at, cards, live) = match as_of {
         Some(date) => {
             let at = end_of_day(date, &tz).map_err(|e| PageError::bad_request(e.to_string()))?;
-            (
-                at,
-                board::as_of(&mut tx, &ctx, pipeline.id, at).await?,
-                false,
-            )
+            let ids: Vec<_> = stages.iter().map(|s| s.id).collect();
+            let per_stage = CARDS_PER_COLUMN as i64 + 1;
+            let cards = board::as_of(&mut tx, &ctx, pipeline.id, &ids, at, per_stage).await?;
+            (at, cards, false)
         }
         None => (ctx.at, board::live(&mut tx, &ctx, pipeline.id).await?, true),
     };
@@ -225,8 +224,11 @@ pub async fn page(
                 .map(|f| (f.count, f.value, f.weighted_value))
                 .unwrap_or((0, 0, 0));
             let mut cards = by_stage.remove(&stage.id).unwrap_or_default();
-            let more = cards.len().saturating_sub(CARDS_PER_COLUMN);
             cards.truncate(CARDS_PER_COLUMN);
+            // The snapshot counts every deal in the stage; only a page of them became cards.
+            let more = usize::try_from(count)
+                .unwrap_or(0)
+                .saturating_sub(cards.len());
             ColumnView {
                 id: stage.id.to_string(),
                 name: stage.name.clone(),

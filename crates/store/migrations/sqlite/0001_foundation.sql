@@ -220,9 +220,11 @@ CREATE INDEX deal_spans_deal ON deal_spans (deal_id, valid_from);
 CREATE INDEX deal_spans_from ON deal_spans (pipeline_id, valid_from);
 CREATE INDEX deal_spans_to ON deal_spans (pipeline_id, valid_to);
 
--- Per UTC day, the change in open deals per stage and owner (+1 when a span starts, -1
--- when it ends): a snapshot at T sums the days before T's day and adds the spans that
--- start or end on T's own day, so it never scans the whole history.
+-- The change in open deals per stage and owner (+1 when a span starts, -1 when it ends),
+-- per bucket of 1, 16 and 256 UTC days at once. `day` is the bucket key: the day number for
+-- one-day buckets, 2^40 + day/16 and 2^41 + day/256 for the coarser ones (see spans.rs). A
+-- snapshot at T sums the few buckets that cover the days before T's day and adds the spans
+-- that start or end on T's own day, so it never scans the whole history.
 CREATE TABLE snapshot_deltas (
     pipeline_id TEXT NOT NULL,
     day         BIGINT NOT NULL,

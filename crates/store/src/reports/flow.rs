@@ -41,6 +41,9 @@ pub struct FlowReport {
     pub projection: Projection,
     /// What the projection's refill plan assumes.
     pub assumptions: Assumptions,
+    /// The same projection made `weeks` weeks ago from what was known then, beside what those
+    /// deals actually brought in: how far to trust the one above.
+    pub backtest: Option<super::backtest::BacktestReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,6 +166,7 @@ pub async fn flow_report(
             simulation,
         },
     )?;
+    let backtest = super::backtest::backtest(tx, ctx, pipeline_id, weeks, simulation).await?;
     Ok(FlowReport {
         pipeline_id,
         from: period.from,
@@ -180,5 +184,6 @@ pub async fn flow_report(
             pace_per_week: pace.per_week(),
             pace_source: "mean weekly won value of the last 12 weeks",
         },
+        backtest,
     })
 }

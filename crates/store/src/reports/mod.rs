@@ -2,6 +2,7 @@
 //! with the arithmetic of `core`.
 
 mod attention;
+mod backtest;
 mod cycle;
 mod flow;
 mod forecast;
@@ -12,6 +13,7 @@ mod sources;
 mod velocity;
 
 pub use attention::attention;
+pub use backtest::{BacktestReport, BacktestWeek, backtest};
 pub use cycle::{CycleReport, StageTime, cycle};
 pub use flow::{Assumptions, FlowReport, FlowRequest, flow_report};
 pub use forecast::{ForecastReport, StageCalibration, forecast};

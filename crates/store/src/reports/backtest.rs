@@ -1,0 +1,199 @@
+//! How far to trust the projection: the same projection made as of a past day, from the history
+//! known then, set beside what the deals open that day actually brought in.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use serde::Serialize;
+use throughline_core::analytics::engine::{OpenDeal as SimDeal, Simulation};
+use throughline_core::analytics::model::{Exit, Model, ModelConfig, StayBin};
+use throughline_core::analytics::period::{Grain, bucket_of};
+use throughline_core::analytics::projection::{
+    Backtest, Pace, ProjectionRequest, backtest as compare, project,
+};
+use throughline_core::rollup::{StayExit, date_number, local_day, month_of_day};
+use throughline_core::time::{from_ms, to_ms};
+use throughline_core::{PipelineId, StageId};
+
+use super::model::age_days;
+use super::queries::stays;
+use crate::db::{Tx, on_conn};
+use crate::error::{Result, StoreError};
+use crate::events::Ctx;
+use crate::rows::parse;
+use crate::scope::visible_owner;
+use crate::{pipelines, settings};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestWeek {
+    pub week: String,
+    pub expected_value: i64,
+    pub p10: i64,
+    pub p90: i64,
+    /// Won value the deals open on `as_of` actually closed that week.
+    pub actual: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestReport {
+    /// The day the past projection was made as of.
+    pub as_of: Date,
+    /// Open deals on that day the projection started from.
+    pub deals: usize,
+    pub summary: Backtest,
+    pub weeks: Vec<BacktestWeek>,
+}
+
+type CoverRow = (String, String, i64, i64);
+
+/// The projection `weeks` weeks ago compared with what happened since; `None` without history.
+pub async fn backtest(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline_id: PipelineId,
+    weeks: u32,
+    simulation: Simulation,
+) -> Result<Option<BacktestReport>> {
+    let tz = settings::time_zone(tx).await?;
+    let today = ctx.at.to_zoned_datetime(tz.clone()).date();
+    let this_week = bucket_of(today, Grain::Week).start;
+    let as_of = this_week
+        .checked_sub((i64::from(weeks) * 7).days())
+        .map_err(|e| StoreError::invalid("weeks", e.to_string()))?;
+    let at = as_of
+        .to_zoned_datetime(tz.clone())
+        .map_err(|e| StoreError::invalid("weeks", e.to_string()))?
+        .timestamp();
+    let at_ms = to_ms(at);
+
+    let mut stages = pipelines::stages(tx, pipeline_id, true).await?;
+    stages.sort_by_key(|s| (s.archived, s.position, s.id));
+    let index: HashMap<StageId, usize> =
+        stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+
+    // History known then: stays that had ended before that month (the tables count stays by
+    // the month they ended), and the deals open that day, censored at their age then.
+    let known_months = (i64::MIN, month_of_day(date_number(as_of)) - 1);
+    let mut bins = vec![];
+    for row in stays(tx, pipeline_id, Some(known_months)).await? {
+        let Some(&stage) = index.get(&row.stage_id) else {
+            continue;
+        };
+        let to = row.to_stage.and_then(|t| index.get(&t).copied());
+        let exit = match (row.exit, to) {
+            (StayExit::Forward, Some(t)) => Exit::Forward(t),
+            (StayExit::Backward, Some(t)) => Exit::Backward(t),
+            (StayExit::Won, _) => Exit::Won,
+            _ => Exit::Lost,
+        };
+        bins.push(StayBin {
+            stage,
+            days: u32::try_from(row.days.max(0)).unwrap_or(u32::MAX),
+            exit,
+            count: row.count.max(0) as u64,
+        });
+    }
+    let covering: Vec<CoverRow> = on_conn!(tx, c => sqlx::query_as(concat!(
+        "SELECT s.deal_id, s.stage_id, s.value,
+                COALESCE((SELECT MAX(e.valid_from) FROM deal_spans e
+                          WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from)
+         FROM deal_spans s
+         WHERE s.pipeline_id = $3 AND s.valid_from <= $4 AND (s.valid_to IS NULL OR s.valid_to > $4) AND ",
+        visible_owner!("s.owner_id")
+    ))
+    .bind(ctx.role())
+    .bind(ctx.user())
+    .bind(pipeline_id.to_string())
+    .bind(at_ms)
+    .fetch_all(&mut *c)
+    .await)?;
+    if covering.is_empty() {
+        return Ok(None);
+    }
+    let mut open_bins: HashMap<(usize, u32), u64> = HashMap::new();
+    let mut deals = vec![];
+    let mut ids: HashSet<String> = HashSet::new();
+    for (deal, stage, value, entered) in covering {
+        let stage: StageId = parse("stage id", &stage)?;
+        let Some(&i) = index.get(&stage) else {
+            continue;
+        };
+        let age = age_days(entered, at);
+        *open_bins.entry((i, age)).or_default() += 1;
+        deals.push(SimDeal {
+            stage: i,
+            age_days: age,
+            value,
+            probability: stages[i].probability,
+            expected_close: None,
+        });
+        ids.insert(deal);
+    }
+    bins.extend(open_bins.into_iter().map(|((stage, days), count)| StayBin {
+        stage,
+        days,
+        exit: Exit::Open,
+        count,
+    }));
+    let model =
+        Model::learn(stages.len(), &bins, ModelConfig::default()).map_err(StoreError::Invalid)?;
+    let request = ProjectionRequest {
+        today: as_of,
+        deals: &deals,
+        weeks,
+        pace: Pace::RecentAverage { per_week: 0 },
+        refill: None,
+        simulation,
+    };
+    let projection = project(&model, &request)?;
+
+    // What those same deals brought in, week by week.
+    let end = this_week
+        .to_zoned_datetime(tz.clone())
+        .map_err(|e| StoreError::invalid("weeks", e.to_string()))?
+        .timestamp();
+    let won: Vec<(String, i64, i64)> = on_conn!(tx, c => sqlx::query_as(
+        "SELECT id, closed_at, value FROM deals WHERE pipeline_id = $1 AND status = 'won' AND closed_at >= $2 AND closed_at < $3",
+    )
+    .bind(pipeline_id.to_string())
+    .bind(at_ms)
+    .bind(to_ms(end))
+    .fetch_all(&mut *c)
+    .await)?;
+    let mut actual_by_week: HashMap<String, i64> = HashMap::new();
+    for (id, closed, value) in won {
+        if ids.contains(&id) {
+            let day = throughline_core::rollup::number_date(local_day(from_ms(closed), &tz));
+            *actual_by_week
+                .entry(bucket_of(day, Grain::Week).key())
+                .or_default() += value;
+        }
+    }
+    let actual: Vec<i64> = projection
+        .weeks
+        .iter()
+        .map(|w| actual_by_week.get(&w.week.key()).copied().unwrap_or(0))
+        .collect();
+    let Some(summary) = compare(&projection.weeks, &actual) else {
+        return Ok(None);
+    };
+    let weeks = projection
+        .weeks
+        .iter()
+        .zip(&actual)
+        .map(|(w, a)| BacktestWeek {
+            week: w.week.key(),
+            expected_value: w.expected_value,
+            p10: w.p10,
+            p90: w.p90,
+            actual: *a,
+        })
+        .collect();
+    Ok(Some(BacktestReport {
+        as_of,
+        deals: deals.len(),
+        summary,
+        weeks,
+    }))
+}
