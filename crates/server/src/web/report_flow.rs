@@ -53,6 +53,39 @@ pub struct HistoryRow {
     pub lost: String,
 }
 
+/// The projection made some weeks ago from what was known then, beside what happened.
+pub struct BacktestView {
+    pub as_of: String,
+    pub deals: String,
+    pub weeks: usize,
+    pub error: String,
+    pub bias: String,
+    pub within: String,
+    pub rows: Vec<BacktestRow>,
+}
+
+pub struct BacktestRow {
+    pub week: String,
+    pub expected: String,
+    pub range: String,
+    pub actual: String,
+    pub inside: bool,
+}
+
+/// "Sep 7, 2026" for the ISO week key `2026-W36`.
+fn week_key_label(key: &str) -> String {
+    let parsed = key.split_once("-W").and_then(|(y, w)| {
+        let week = jiff::civil::ISOWeekDate::new(
+            y.parse().ok()?,
+            w.parse().ok()?,
+            jiff::civil::Weekday::Monday,
+        )
+        .ok()?;
+        Some(week.date().strftime("%b %-d, %Y").to_string())
+    });
+    parsed.unwrap_or_else(|| key.to_string())
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "report_flow.html")]
 pub struct FlowPage {
@@ -73,6 +106,7 @@ pub struct FlowPage {
     pub assumptions: Vec<(String, String)>,
     pub method: String,
     pub history: Vec<HistoryRow>,
+    pub backtest: Option<BacktestView>,
 }
 
 /// How a bucket reads on an axis: a week by its Monday, a month by its name.
@@ -480,6 +514,40 @@ pub async fn page(
         .collect();
     let empty_history = report.inflow.points.iter().all(|p| p.value == 0.0)
         && report.won_value.points.iter().all(|p| p.value == 0.0);
+    let backtest = report.backtest.as_ref().map(|b| {
+        let s = &b.summary;
+        BacktestView {
+            as_of: b.as_of.strftime("%b %-d, %Y").to_string(),
+            deals: group(b.deals as i64),
+            weeks: s.weeks,
+            error: money(s.mean_abs_error.round() as i64, cur),
+            bias: if s.bias.abs() < 0.5 {
+                "on target on average".into()
+            } else if s.bias > 0.0 {
+                format!(
+                    "{} a week more was won than expected: the projection was cautious",
+                    money(s.bias.round() as i64, cur)
+                )
+            } else {
+                format!(
+                    "{} a week less was won than expected: the projection was optimistic",
+                    money((-s.bias).round() as i64, cur)
+                )
+            },
+            within: pct(Some(s.within_interval)),
+            rows: b
+                .weeks
+                .iter()
+                .map(|w| BacktestRow {
+                    week: week_key_label(&w.week),
+                    expected: money(w.expected_value, cur),
+                    range: format!("{} – {}", money_short(w.p10, cur), money_short(w.p90, cur)),
+                    actual: money(w.actual, cur),
+                    inside: w.p10 <= w.actual && w.actual <= w.p90,
+                })
+                .collect(),
+        }
+    });
     let no_won_chart =
         projection.deals == 0 && report.won_value.points.iter().all(|p| p.value == 0.0);
     Ok(FlowPage {
@@ -498,6 +566,7 @@ pub async fn page(
         assumptions,
         method: projection.method.clone(),
         history,
+        backtest,
     }
     .into_response())
 }
