@@ -617,6 +617,23 @@ pub fn spark(id: &str, title: String, values: &[Option<f64>], width: f64, height
     c
 }
 
+/// Money on an axis, compact and alike on every tick: `€ 0`, `€ 500`, `€ 50k`, `€ 1.5M`.
+pub fn money_axis(minor: f64, currency: throughline_core::Currency) -> String {
+    let major = minor / 10f64.powi(currency.exponent() as i32);
+    let sym = currency.symbol();
+    let trim = |x: f64| {
+        let text = format!("{x:.1}");
+        text.strip_suffix(".0").map(String::from).unwrap_or(text)
+    };
+    if major.abs() >= 1_000_000.0 {
+        format!("{sym} {}M", trim(major / 1_000_000.0))
+    } else if major.abs() >= 1_000.0 {
+        format!("{sym} {}k", trim(major / 1_000.0))
+    } else {
+        format!("{sym} {}", trim(major))
+    }
+}
+
 /// A plain number for an axis: `1,250`, `2.5`.
 pub fn fmt_num(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
@@ -662,6 +679,10 @@ mod tests {
         assert_eq!(group(-950), "−950");
         assert_eq!(fmt_num(2.5), "2.5");
         assert_eq!(fmt_num(1000.0), "1,000");
+        let eur = throughline_core::Currency::EUR;
+        assert_eq!(money_axis(5_000_000.0, eur), "€ 50k");
+        assert_eq!(money_axis(150_000_000.0, eur), "€ 1.5M");
+        assert_eq!(money_axis(0.0, eur), "€ 0");
     }
 
     #[test]

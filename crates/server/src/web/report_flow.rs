@@ -292,6 +292,7 @@ pub async fn page(
     };
     let count = |v: f64| fmt_num((v * 10.0).round() / 10.0);
     let value = |v: f64| money_short(v.round() as i64, cur);
+    let axis = |v: f64| charts::money_axis(v, cur);
 
     // Inflow.
     let (peaks, valleys) = marks(&report.inflow.points, &count);
@@ -360,7 +361,7 @@ pub async fn page(
             columns: cols,
             band: None,
             pace: Some(projection.pace.per_week() as f64),
-            tick: &value,
+            tick: &axis,
             min_step: 100.0,
             width: 1120.0,
             height: 220.0,
@@ -378,7 +379,7 @@ pub async fn page(
         columns: won_columns,
         band: report.won_value.mean.map(|m| (m, report.won_value.sd)),
         pace: joins.then(|| projection.pace.per_week() as f64),
-        tick: &value,
+        tick: &axis,
         min_step: 100.0,
         width: 1120.0,
         height: 280.0,

@@ -113,7 +113,6 @@ pub async fn page(
         _ => String::new(),
     };
     let scope = format!("{span}, {}", r.who_label);
-    let tick = |v: f64| money_short(v.round() as i64, cur);
     let ranges: Vec<RangeRow> = f
         .buckets
         .iter()
@@ -154,7 +153,7 @@ pub async fn page(
         format!("Won value forecast per {}, {scope}", grain),
         desc,
         &ranges,
-        &tick,
+        &|v| charts::money_axis(v, cur),
         1120.0,
     );
     let rows = f

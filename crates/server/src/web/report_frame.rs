@@ -187,6 +187,8 @@ pub struct ReportView {
     pub period_dates: String,
     /// "all owners", "Team North, source Web form".
     pub who_label: String,
+    /// Cut to some owners, a team or a source (not only to what the user may see).
+    filtered: bool,
     query: Vec<(String, String)>,
 }
 
@@ -246,11 +248,9 @@ impl ReportView {
     /// Whether the figures are cut to some people or sources: then the deals list, which
     /// has no such filters, would show more than the figure counts.
     pub fn filtered(&self) -> bool {
-        self.who_label != ALL_OWNERS
+        self.filtered
     }
 }
-
-const ALL_OWNERS: &str = "all owners";
 
 fn encode(pairs: &[(&str, &str)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
@@ -580,10 +580,17 @@ pub async fn resolve(
     if let Some(c) = &filter.campaign {
         who.push(format!("campaign {c}"));
     }
-    let who_label = if who.is_empty() {
-        ALL_OWNERS.to_string()
-    } else {
+    // Unfiltered figures are everything the user may see: say which.
+    let filtered = !who.is_empty();
+    let who_label = if filtered {
         who.join(", ")
+    } else {
+        match user.user.role {
+            throughline_core::Role::Admin => "all owners",
+            throughline_core::Role::Manager => "your teams and you",
+            throughline_core::Role::Rep => "your deals",
+        }
+        .to_string()
     };
 
     // The canonical query: what every link and the form carry.
@@ -754,6 +761,7 @@ pub async fn resolve(
                 .unwrap_or_default(),
             period_dates: period.map(date_range).unwrap_or_default(),
             who_label,
+            filtered,
             query: own,
         },
         pipeline,

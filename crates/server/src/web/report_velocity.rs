@@ -272,7 +272,7 @@ pub async fn page(
         columns,
         band: None,
         pace: None,
-        tick: &|v| money_short(v.round() as i64, cur),
+        tick: &|v| charts::money_axis(v, cur),
         min_step: 100.0,
         width: 1120.0,
         height: 200.0,
