@@ -13,7 +13,7 @@ use crate::cli::{Cli, Command};
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("THROUGHLINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error,tower_http=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
