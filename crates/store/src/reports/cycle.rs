@@ -24,7 +24,7 @@ pub struct StageTime {
     /// (Kaplan–Meier): the typical stay, not biased toward the quick ones.
     pub learned_median_days: Option<u32>,
     pub learned_p90_days: Option<u32>,
-    /// Open deals in the stage now.
+    /// Open deals in the stage now that the viewer may see (and the filters select).
     pub open_now: u64,
 }
 
@@ -58,6 +58,9 @@ pub async fn cycle(
     let range = DayRange::dates(from, to);
     let (won, lost) = cycle_times(tx, ctx, pipeline_id, range, filter).await?;
     let learned = learn(tx, pipeline_id, ctx.at).await?;
+    // The model learns from the whole pipeline; what is listed as open now is only what the
+    // viewer may see and the filters select.
+    let open = super::queries::open_deals(tx, ctx, pipeline_id, filter).await?;
     let months = (
         month_of_day(date_number(from)),
         month_of_day(date_number(to)),
@@ -81,7 +84,7 @@ pub async fn cycle(
             completed: histogram.summary(),
             learned_median_days: figures.and_then(|f| f.median_days).map(|q| q.days),
             learned_p90_days: figures.and_then(|f| f.p90_days).map(|q| q.days),
-            open_now: figures.map(|f| f.open).unwrap_or(0),
+            open_now: open.iter().filter(|d| d.stage_id == stage.id).count() as u64,
         });
     }
     let mut slowest: Vec<&StageTime> = stages.iter().collect();
