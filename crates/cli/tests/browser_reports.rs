@@ -279,6 +279,33 @@ async fn the_funnel_shows_figures_worked_out_by_hand_and_filters_round_trip_thro
         "conversion between bars: {chart}"
     );
 
+    // The number of won deals opens the deals won in the period, and only those.
+    let won_href = browser
+        .client
+        .find(Locator::XPath("//*[contains(@class,'stat')][starts-with(normalize-space(.),'Won')]//a | //a[contains(@class,'stat')][starts-with(normalize-space(.),'Won')]"))
+        .await
+        .expect("the won figure links to its deals")
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        won_href.contains("status=won") && won_href.contains("closed_from="),
+        "{won_href}"
+    );
+    let back = browser.path().await;
+    browser.goto(&won_href).await;
+    browser.wait_for("table.data, .empty").await;
+    let won_rows = browser.texts("table.data tbody tr").await;
+    assert_eq!(
+        won_rows.len(),
+        1,
+        "one deal won in the period: {won_rows:?}"
+    );
+    assert!(browser.text(".notice").await.contains("closed from"));
+    browser.goto(&back).await;
+    browser.wait_for("#f-owner").await;
+
     // Filter to Rita through the form: the URL carries it, and the figures follow.
     let owner = browser.client.find(Locator::Css("#f-owner")).await.unwrap();
     owner

@@ -106,6 +106,10 @@ pub struct DealFilter {
     pub limit: Option<i64>,
     /// Case-insensitive part of the title.
     pub q: Option<String>,
+    /// Only deals closed at or after this instant.
+    pub closed_from: Option<Timestamp>,
+    /// Only deals closed before this instant.
+    pub closed_before: Option<Timestamp>,
 }
 
 /// One page of a list, and where the next one starts.
@@ -155,6 +159,7 @@ pub async fn list(tx: &mut Tx, ctx: &Ctx, filter: &DealFilter) -> Result<Page<De
           AND ($5 IS NULL OR d.owner_id = $5) AND ($6 IS NULL OR d.status = $6)
           AND ($7 IS NULL OR d.updated_at >= $7) AND ($8 IS NULL OR d.id > $8)
           AND ($10 IS NULL OR lower(d.title) LIKE $10 ESCAPE '\\')
+          AND ($11 IS NULL OR d.closed_at >= $11) AND ($12 IS NULL OR d.closed_at < $12)
           ORDER BY d.id LIMIT $9"
     ))
     .bind(ctx.role())
@@ -167,6 +172,8 @@ pub async fn list(tx: &mut Tx, ctx: &Ctx, filter: &DealFilter) -> Result<Page<De
     .bind(cursor)
     .bind(limit + 1)
     .bind(crate::parties::like_pattern(filter.q.as_deref()))
+    .bind(filter.closed_from.map(to_ms))
+    .bind(filter.closed_before.map(to_ms))
     .fetch_all(&mut *c)
     .await)?;
     let deals = rows

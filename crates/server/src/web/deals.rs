@@ -33,6 +33,15 @@ pub struct ListQuery {
     q: Option<String>,
     #[serde(default)]
     cursor: Option<String>,
+    /// Owner id: reports link here with the owner their figure is about.
+    #[serde(default)]
+    owner: Option<String>,
+    /// Closed on or after this date (team's time zone).
+    #[serde(default)]
+    closed_from: Option<String>,
+    /// Closed on or before this date.
+    #[serde(default)]
+    closed_to: Option<String>,
 }
 
 pub struct Row {
@@ -56,6 +65,11 @@ pub struct DealsPage {
     pub q: String,
     pub rows: Vec<Row>,
     pub next: Option<String>,
+    /// What narrows the list beyond the form (from a report link), in words.
+    pub narrowed: Vec<String>,
+    /// The same narrowing as hidden fields, so the form keeps it.
+    pub hidden: Vec<(&'static str, String)>,
+    pub error: Option<String>,
 }
 
 fn blank(s: &Option<String>) -> Option<&str> {
@@ -78,6 +92,43 @@ pub async fn list(
         None | Some("all") => None,
         Some(s) => Some(s.parse::<DealStatus>().map_err(PageError::bad_request)?),
     };
+    let tz = super::time_zone(&mut tx).await?;
+    let mut narrowed = vec![];
+    let mut hidden: Vec<(&'static str, String)> = vec![];
+    let mut error = None;
+    let owner_id: Option<UserId> = blank(&q.owner).and_then(|o| o.parse().ok());
+    let mut day_bound =
+        |name: &'static str, text: Option<&str>, next_day: bool| -> Option<jiff::Timestamp> {
+            let text = text?;
+            let Ok(date) = text.parse::<jiff::civil::Date>() else {
+                error = Some(format!(
+                    "“{text}” is not a date; that part of the filter is left out."
+                ));
+                return None;
+            };
+            hidden.push((name, text.to_string()));
+            let day = if next_day {
+                date.tomorrow().ok()?
+            } else {
+                date
+            };
+            day.to_zoned_datetime(tz.clone())
+                .ok()
+                .map(|z| z.timestamp())
+        };
+    let closed_from = day_bound("closed_from", blank(&q.closed_from), false);
+    let closed_before = day_bound("closed_to", blank(&q.closed_to), true);
+    if closed_from.is_some() || closed_before.is_some() {
+        narrowed.push(format!(
+            "closed {}{}",
+            blank(&q.closed_from)
+                .map(|d| format!("from {d} "))
+                .unwrap_or_default(),
+            blank(&q.closed_to)
+                .map(|d| format!("to {d}"))
+                .unwrap_or_default()
+        ));
+    }
     let filter = DealFilter {
         pipeline_id: pipeline.as_ref().map(|p| p.id),
         stage_id: blank(&q.stage).and_then(|s| s.parse::<StageId>().ok()),
@@ -85,6 +136,9 @@ pub async fn list(
         q: blank(&q.q).map(String::from),
         cursor: blank(&q.cursor).map(String::from),
         limit: Some(100),
+        owner_id,
+        closed_from,
+        closed_before,
         ..Default::default()
     };
     let page = deals::list(&mut tx, &ctx, &filter).await?;
@@ -102,6 +156,16 @@ pub async fn list(
     )
     .await?;
     drop(tx);
+    if let Some(owner) = owner_id {
+        narrowed.push(format!(
+            "owned by {}",
+            names
+                .get(&owner)
+                .cloned()
+                .unwrap_or_else(|| "someone else".into())
+        ));
+        hidden.push(("owner", owner.to_string()));
+    }
     let stage_names: HashMap<StageId, String> =
         stages.iter().map(|s| (s.id, s.name.clone())).collect();
     let rows = page
@@ -127,6 +191,9 @@ pub async fn list(
             ("stage", &q.stage),
             ("status", &q.status),
             ("q", &q.q),
+            ("owner", &q.owner),
+            ("closed_from", &q.closed_from),
+            ("closed_to", &q.closed_to),
         ] {
             if let Some(v) = blank(v) {
                 params.push((k, v.to_string()));
@@ -150,6 +217,9 @@ pub async fn list(
         q: blank(&q.q).unwrap_or("").to_string(),
         rows,
         next,
+        narrowed,
+        hidden,
+        error,
     }
     .into_response())
 }

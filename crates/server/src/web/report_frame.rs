@@ -190,6 +190,9 @@ pub struct ReportView {
     /// Cut to some owners, a team or a source (not only to what the user may see).
     filtered: bool,
     query: Vec<(String, String)>,
+    /// For links to the deals behind a figure.
+    period: Option<Period>,
+    owner_id: Option<throughline_core::UserId>,
 }
 
 impl ReportView {
@@ -241,6 +244,24 @@ impl ReportView {
         }
         if let Some(s) = status {
             pairs.push(("status", s));
+        }
+        format!("/deals?{}", encode(&pairs))
+    }
+
+    /// The deals closed (won or lost) in this report's period, for the owner it is filtered to.
+    pub fn closed_link(&self, status: &str) -> String {
+        let mut pairs = vec![("pipeline", self.pipeline_id.as_str()), ("status", status)];
+        let (from, to) = match self.period {
+            Some(p) => (p.from.to_string(), p.to.to_string()),
+            None => (String::new(), String::new()),
+        };
+        if !from.is_empty() {
+            pairs.push(("closed_from", from.as_str()));
+            pairs.push(("closed_to", to.as_str()));
+        }
+        let owner = self.owner_id.map(|o| o.to_string()).unwrap_or_default();
+        if !owner.is_empty() {
+            pairs.push(("owner", owner.as_str()));
         }
         format!("/deals?{}", encode(&pairs))
     }
@@ -763,6 +784,8 @@ pub async fn resolve(
             who_label,
             filtered,
             query: own,
+            period,
+            owner_id: filter.owner_id,
         },
         pipeline,
         currency,

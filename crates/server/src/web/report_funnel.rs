@@ -148,10 +148,9 @@ pub async fn page(
         660.0,
     );
     let o = &total.outcomes;
-    let won_link = r.deals_link(None, Some("won"));
-    let lost_link = r.deals_link(None, Some("lost"));
-    let every =
-        "the deals list shows every deal of this pipeline with this status, not only this period's";
+    let won_link = r.closed_link("won");
+    let lost_link = r.closed_link("lost");
+    let every = "the deals of this pipeline closed this way in the period";
     let outcomes = Stats {
         items: vec![
             Stat::new("Won", group(o.won), format!("Deals won, {scope}")).link(won_link, every),
