@@ -51,6 +51,10 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
+    /// A bulk write (an import) was refused by SQLite itself.
+    #[error("database error: {0}")]
+    Bulk(String),
+
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -11,9 +11,11 @@ pub mod rollups;
 mod rows;
 mod scope;
 mod spans;
+mod table_rows;
 
 pub mod activities;
 pub mod board;
+pub mod bulk;
 pub mod deals;
 pub mod events;
 pub mod leads;

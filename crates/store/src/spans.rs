@@ -37,7 +37,7 @@ const LEVEL_SHIFTS: [u32; 3] = [0, 4, 8];
 const LEVEL_STRIDE: i64 = 1 << 40;
 
 /// The key of the level-`level` bucket holding `day`.
-fn bucket_key(level: usize, day: i64) -> i64 {
+pub(crate) fn bucket_key(level: usize, day: i64) -> i64 {
     level as i64 * LEVEL_STRIDE + (day >> LEVEL_SHIFTS[level])
 }
 

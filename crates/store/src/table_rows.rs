@@ -1,0 +1,211 @@
+//! Writing many rows of one table at once, for imports and rebuilds.
+//!
+//! Rows are collected as typed values first, then written in one go: on SQLite through one
+//! prepared statement stepped per row on the connection's own handle (the per-statement
+//! round trip through sqlx's worker would cost more than the insert itself), on PostgreSQL
+//! as multi-row `INSERT`s of up to 65,535 parameters.
+
+use std::ffi::{CStr, CString, c_int};
+use std::ptr;
+
+use crate::db::{Tx, TxInner};
+use crate::error::{Result, StoreError};
+
+/// One column value. Nulls carry their type because PostgreSQL needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(bool),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Val::Int(v)
+    }
+}
+
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(Some(v))
+    }
+}
+
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(Some(v.to_string()))
+    }
+}
+
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Self {
+        Val::Text(v)
+    }
+}
+
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Val::Bool(v)
+    }
+}
+
+/// Rows waiting to be written to one table.
+pub(crate) struct Rows {
+    table: &'static str,
+    columns: &'static [&'static str],
+    /// Appended after `VALUES (...)`, e.g. an `ON CONFLICT` clause.
+    suffix: &'static str,
+    values: Vec<Val>,
+}
+
+impl Rows {
+    pub fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
+        Self {
+            table,
+            columns,
+            suffix: "",
+            values: vec![],
+        }
+    }
+
+    pub fn on_conflict(mut self, suffix: &'static str) -> Self {
+        self.suffix = suffix;
+        self
+    }
+
+    pub fn push<const N: usize>(&mut self, row: [Val; N]) {
+        debug_assert_eq!(N, self.columns.len(), "a row of {}", self.table);
+        self.values.extend(row);
+    }
+
+    fn statement(&self, rows: usize, numbered: bool) -> String {
+        let n = self.columns.len();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            self.table,
+            self.columns.join(", ")
+        );
+        for r in 0..rows {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..n {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                if numbered {
+                    sql.push_str(&format!("${}", r * n + c + 1));
+                } else {
+                    sql.push('?');
+                }
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(self.suffix);
+        sql
+    }
+
+    /// Write the rows and empty the buffer.
+    pub async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        match &mut tx.inner {
+            TxInner::Sqlite(t) => {
+                let mut handle = t.lock_handle().await?;
+                let db = handle.as_raw_handle().as_ptr();
+                sqlite_insert(db, &self.statement(1, false), self.columns.len(), &self.values)?;
+            }
+            TxInner::Postgres(t) => {
+                let per_row = self.columns.len();
+                let rows_per_statement = (65_535 / per_row).clamp(1, 2_000);
+                for chunk in self.values.chunks(rows_per_statement * per_row) {
+                    let sql = self.statement(chunk.len() / per_row, true);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for v in chunk {
+                        q = match v {
+                            Val::Int(i) => q.bind(*i),
+                            Val::Text(s) => q.bind(s.as_deref()),
+                            Val::Bool(b) => q.bind(*b),
+                        };
+                    }
+                    q.execute(&mut **t).await?;
+                }
+            }
+        }
+        self.values.clear();
+        Ok(())
+    }
+}
+
+fn sqlite_error(db: *mut libsqlite3_sys::sqlite3, what: &str) -> StoreError {
+    // SAFETY: `db` is the live handle the caller holds locked; errmsg returns a string owned
+    // by SQLite, valid until the next call on the handle, which we copy at once.
+    let message = unsafe { CStr::from_ptr(libsqlite3_sys::sqlite3_errmsg(db)) }
+        .to_string_lossy()
+        .into_owned();
+    StoreError::Bulk(format!("{what}: {message}"))
+}
+
+/// Insert `values` (rows of `width` columns) with one prepared statement.
+fn sqlite_insert(
+    db: *mut libsqlite3_sys::sqlite3,
+    sql: &str,
+    width: usize,
+    values: &[Val],
+) -> Result<()> {
+    use libsqlite3_sys as ffi;
+    let sql = CString::new(sql).map_err(|e| StoreError::Bulk(e.to_string()))?;
+    let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
+    // SAFETY: `db` is locked for us by sqlx for the duration of this call (no other thread
+    // uses it); the statement is finalized on every path below.
+    let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
+    if rc != ffi::SQLITE_OK {
+        return Err(sqlite_error(db, "preparing a bulk insert"));
+    }
+    let result = (|| {
+        for row in values.chunks(width) {
+            for (i, v) in row.iter().enumerate() {
+                let col = (i + 1) as c_int;
+                // SAFETY: `stmt` is a valid prepared statement; text is bound as TRANSIENT so
+                // SQLite copies it before the Rust string can go away.
+                let rc = unsafe {
+                    match v {
+                        Val::Int(Some(n)) => ffi::sqlite3_bind_int64(stmt, col, *n),
+                        Val::Bool(b) => ffi::sqlite3_bind_int64(stmt, col, i64::from(*b)),
+                        Val::Text(Some(s)) => ffi::sqlite3_bind_text(
+                            stmt,
+                            col,
+                            s.as_ptr().cast(),
+                            s.len() as c_int,
+                            ffi::SQLITE_TRANSIENT(),
+                        ),
+                        Val::Int(None) | Val::Text(None) => ffi::sqlite3_bind_null(stmt, col),
+                    }
+                };
+                if rc != ffi::SQLITE_OK {
+                    return Err(sqlite_error(db, "binding a bulk row"));
+                }
+            }
+            // SAFETY: as above.
+            let rc = unsafe { ffi::sqlite3_step(stmt) };
+            if rc != ffi::SQLITE_DONE {
+                return Err(sqlite_error(db, "writing a bulk row"));
+            }
+            // SAFETY: as above.
+            unsafe { ffi::sqlite3_reset(stmt) };
+        }
+        Ok(())
+    })();
+    // SAFETY: finalized exactly once.
+    unsafe { ffi::sqlite3_finalize(stmt) };
+    result
+}

@@ -1,0 +1,1 @@
+//! Imports: CSV and XLSX files, recognised CRM exports or explicit mappings.
