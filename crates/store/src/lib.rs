@@ -18,6 +18,7 @@ pub mod board;
 pub mod bulk;
 pub mod deals;
 pub mod events;
+pub mod export;
 pub mod leads;
 pub mod parties;
 pub mod pipelines;
