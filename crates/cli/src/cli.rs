@@ -76,6 +76,8 @@ pub enum Command {
     /// Reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Import deals, leads, people, organizations or activities from a CSV or XLSX file.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -516,4 +518,70 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportKind {
+    Deals,
+    Leads,
+    People,
+    Organizations,
+    Activities,
+}
+
+/// Pipedrive, HubSpot and Salesforce exports and Throughline's own are recognised from their
+/// headers; any other file is mapped with --map (or --mapping FILE).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  throughline import deals pipedrive-deals.csv
+  throughline import deals sales_pipeline.csv --mapping mappings/maven-sales-pipeline.toml
+  throughline import deals opportunities.csv --map title=Name --map value=Amount \\
+      --map stage=Stage --status-map Won=won --status-map Lost=lost --pipeline Sales --currency EUR")]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: Db,
+    /// What each row is.
+    #[arg(value_enum)]
+    pub kind: ImportKind,
+    /// A CSV (comma, semicolon or tab separated; UTF-8) or XLSX file.
+    pub file: std::path::PathBuf,
+    /// Map a field to a column: FIELD=COLUMN (repeatable). Fields: title, value, currency,
+    /// pipeline, stage, status, owner, organization, person, person_email, source, campaign,
+    /// created_at, closed_at, won_at, lost_at, expected_close_date, lost_reason, external_id,
+    /// or custom.NAME.
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    pub map: Vec<String>,
+    /// A column value that is an outcome, not a stage: VALUE=open|won|lost (repeatable).
+    #[arg(long = "status-map", value_name = "VALUE=OUTCOME")]
+    pub status_map: Vec<String>,
+    /// The pipeline of every row (created if missing).
+    #[arg(long)]
+    pub pipeline: Option<String>,
+    /// The order of the stages of a pipeline the import creates: A,B,C.
+    #[arg(long, value_delimiter = ',')]
+    pub stages: Vec<String>,
+    /// The currency of values that do not name one (ISO 4217).
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// A cell text that means "no value", besides an empty cell (repeatable).
+    #[arg(long = "null", value_name = "TEXT")]
+    pub null: Vec<String>,
+    /// The date a stage was entered: STAGE=COLUMN (repeatable).
+    #[arg(long = "stage-date", value_name = "STAGE=COLUMN")]
+    pub stage_date: Vec<String>,
+    /// Read the mapping from a TOML file (flags given too are laid over it).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<std::path::PathBuf>,
+    /// Print the mapping that would be used, as TOML, and stop.
+    #[arg(long)]
+    pub show_mapping: bool,
+    /// Check every row, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Commit the good rows even when some are rejected (by default nothing is written then).
+    #[arg(long)]
+    pub partial: bool,
+    /// The summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
         Command::Deal(cmd) => commands::deal::run(cmd).await,
         Command::Lead(cmd) => commands::lead::run(cmd).await,
         Command::Report(cmd) => commands::report::run(cmd).await,
+        Command::Import(args) => commands::import::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -423,3 +423,62 @@ pub async fn any_external_deal(tx: &mut Tx) -> Result<bool> {
     .await)?;
     Ok(row.is_some())
 }
+
+/// The tables whose records carry an external id besides deals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalTable {
+    Deals,
+    Leads,
+    People,
+    Organizations,
+    Activities,
+}
+
+impl ExternalTable {
+    fn name(self) -> &'static str {
+        match self {
+            ExternalTable::Deals => "deals",
+            ExternalTable::Leads => "leads",
+            ExternalTable::People => "people",
+            ExternalTable::Organizations => "organizations",
+            ExternalTable::Activities => "activities",
+        }
+    }
+}
+
+/// The id of the record of `table` that an import gave `external_id`, if any.
+pub async fn find_external(
+    tx: &mut Tx,
+    table: ExternalTable,
+    external_id: &str,
+) -> Result<Option<String>> {
+    let sql = format!(
+        "SELECT id FROM {} WHERE external_id = $1",
+        table.name()
+    );
+    let row: Option<(String,)> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(external_id)
+        .fetch_optional(&mut *c)
+        .await)?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// Record the id the source system gave a record just created by an import. Not an
+/// event: it describes where the record came from, not a change to it.
+pub async fn set_external(
+    tx: &mut Tx,
+    table: ExternalTable,
+    id: &str,
+    external_id: &str,
+) -> Result<()> {
+    let sql = format!(
+        "UPDATE {} SET external_id = $1 WHERE id = $2",
+        table.name()
+    );
+    crate::db::exec!(tx, c => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(external_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await)?;
+    Ok(())
+}

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod deal;
 pub mod demo;
 pub mod healthcheck;
+pub mod import;
 pub mod lead;
 pub mod pipeline;
 pub mod report;

@@ -1,0 +1,175 @@
+//! Finding the users, organizations and people rows name, and creating them once when they
+//! are new: owners as users who cannot log in, so nothing in the file is dropped.
+
+use std::collections::HashMap;
+
+use throughline_core::party::{OrganizationInput, PersonInput};
+use throughline_core::{OrganizationId, PersonId, Role, UserId};
+use throughline_store::users::NewUser;
+use throughline_store::{Ctx, Tx, parties, users};
+
+use super::{ImportError, ImportReport};
+
+#[derive(Default)]
+pub(crate) struct Resolver {
+    owners: HashMap<String, UserId>,
+    organizations: HashMap<String, OrganizationId>,
+    people: HashMap<(String, Option<OrganizationId>), PersonId>,
+    fallback_owner: Option<UserId>,
+}
+
+/// An e-mail address for an owner known only by name: a reserved domain, never deliverable.
+fn placeholder_email(name: &str) -> String {
+    let local: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
+        .collect::<String>()
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(".");
+    let local = if local.is_empty() { "owner".to_string() } else { local };
+    format!("{local}@imported.invalid")
+}
+
+impl Resolver {
+    /// The owner of rows that name none: the importing user, or else the first admin.
+    pub async fn fallback_owner(&mut self, tx: &mut Tx, ctx: &Ctx) -> Result<Option<UserId>, ImportError> {
+        if let Some(id) = ctx.actor.user_id {
+            return Ok(Some(id));
+        }
+        if self.fallback_owner.is_none() {
+            self.fallback_owner = users::list(tx)
+                .await?
+                .into_iter()
+                .find(|u| u.role == Role::Admin && u.active)
+                .map(|u| u.id);
+        }
+        Ok(self.fallback_owner)
+    }
+
+    /// The user an owner cell names (e-mail or name), created when unknown.
+    pub async fn owner(
+        &mut self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        key: &str,
+        report: &mut ImportReport,
+    ) -> Result<UserId, ImportError> {
+        let norm = key.trim().to_lowercase();
+        if let Some(id) = self.owners.get(&norm) {
+            return Ok(*id);
+        }
+        let id = match users::find_by_email_or_name(tx, key.trim()).await? {
+            Some(user) => user.id,
+            None => {
+                let email = if key.contains('@') {
+                    key.trim().to_lowercase()
+                } else {
+                    placeholder_email(key)
+                };
+                let name = if key.contains('@') {
+                    key.split('@').next().unwrap_or(key).to_string()
+                } else {
+                    key.trim().to_string()
+                };
+                // Creating users is an admin's right; an import by the system acts as one.
+                let creator = Ctx::new(throughline_core::Actor::SYSTEM, ctx.at);
+                let user = users::create(
+                    tx,
+                    &creator,
+                    NewUser {
+                        email: email.clone(),
+                        name: name.clone(),
+                        role: Role::Rep,
+                        team_id: None,
+                        password: None,
+                    },
+                )
+                .await?;
+                report.users_created.push(format!("{name} <{email}>"));
+                user.id
+            }
+        };
+        self.owners.insert(norm, id);
+        Ok(id)
+    }
+
+    pub async fn organization(
+        &mut self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        name: &str,
+        report: &mut ImportReport,
+    ) -> Result<OrganizationId, ImportError> {
+        let norm = name.trim().to_lowercase();
+        if let Some(id) = self.organizations.get(&norm) {
+            return Ok(*id);
+        }
+        let id = match parties::find_organization(tx, name.trim()).await? {
+            Some(org) => org.id,
+            None => {
+                report.organizations_created += 1;
+                parties::create_organization(
+                    tx,
+                    ctx,
+                    OrganizationInput {
+                        name: name.trim().to_string(),
+                        domain: None,
+                        owner_id: None,
+                    },
+                )
+                .await?
+                .id
+            }
+        };
+        self.organizations.insert(norm, id);
+        Ok(id)
+    }
+
+    pub async fn person(
+        &mut self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        name: Option<&str>,
+        email: Option<&str>,
+        organization: Option<OrganizationId>,
+        report: &mut ImportReport,
+    ) -> Result<Option<PersonId>, ImportError> {
+        let key = match (email, name) {
+            (Some(e), _) => e.trim().to_lowercase(),
+            (None, Some(n)) => n.trim().to_lowercase(),
+            (None, None) => return Ok(None),
+        };
+        let cache_key = (key, if email.is_some() { None } else { organization });
+        if let Some(id) = self.people.get(&cache_key) {
+            return Ok(Some(*id));
+        }
+        let id = match parties::find_person(tx, email, name).await? {
+            Some(p) => p.id,
+            None => {
+                report.people_created += 1;
+                let display = name
+                    .map(str::to_string)
+                    .or_else(|| email.map(|e| e.split('@').next().unwrap_or(e).to_string()))
+                    .unwrap_or_default();
+                parties::create_person(
+                    tx,
+                    ctx,
+                    PersonInput {
+                        name: display,
+                        email: email.map(str::to_string),
+                        phone: None,
+                        organization_id: organization,
+                        owner_id: None,
+                    },
+                )
+                .await?
+                .id
+            }
+        };
+        self.people.insert(cache_key, id);
+        Ok(Some(id))
+    }
+}
