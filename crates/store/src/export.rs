@@ -382,6 +382,26 @@ pub struct OrganizationRecord {
     pub created_at: Timestamp,
 }
 
+#[derive(sqlx::FromRow)]
+struct PersonExportRow {
+    id: String,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    organization: Option<String>,
+    owner_email: Option<String>,
+    created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrganizationExportRow {
+    id: String,
+    name: String,
+    domain: Option<String>,
+    owner_email: Option<String>,
+    created_at: i64,
+}
+
 /// The page of people after `after` (a person id), at most `limit`. Everyone sees people;
 /// the context is taken for symmetry with the other kinds.
 pub async fn people(
@@ -392,16 +412,7 @@ pub async fn people(
 ) -> Result<Vec<PersonRecord>> {
     let limit = check_limit(limit)?;
     let after = check_after(after)?;
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        i64,
-    )> = on_conn!(tx, c => sqlx::query_as(
+    let rows: Vec<PersonExportRow> = on_conn!(tx, c => sqlx::query_as(
         "SELECT pe.id, pe.name, pe.email, pe.phone, o.name AS organization, u.email AS owner_email,
                 pe.created_at
          FROM people pe
@@ -416,17 +427,15 @@ pub async fn people(
     .await)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, name, email, phone, organization, owner_email, created_at)| PersonRecord {
-                id,
-                name,
-                email,
-                phone,
-                organization,
-                owner_email,
-                created_at: from_ms(created_at),
-            },
-        )
+        .map(|r| PersonRecord {
+            created_at: from_ms(r.created_at),
+            id: r.id,
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            organization: r.organization,
+            owner_email: r.owner_email,
+        })
         .collect())
 }
 
@@ -439,7 +448,7 @@ pub async fn organizations(
 ) -> Result<Vec<OrganizationRecord>> {
     let limit = check_limit(limit)?;
     let after = check_after(after)?;
-    let rows: Vec<(String, String, Option<String>, Option<String>, i64)> = on_conn!(tx, c => sqlx::query_as(
+    let rows: Vec<OrganizationExportRow> = on_conn!(tx, c => sqlx::query_as(
         "SELECT o.id, o.name, o.domain, u.email AS owner_email, o.created_at
          FROM organizations o
          LEFT JOIN users u ON u.id = o.owner_id
@@ -452,15 +461,13 @@ pub async fn organizations(
     .await)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, name, domain, owner_email, created_at)| OrganizationRecord {
-                id,
-                name,
-                domain,
-                owner_email,
-                created_at: from_ms(created_at),
-            },
-        )
+        .map(|r| OrganizationRecord {
+            created_at: from_ms(r.created_at),
+            id: r.id,
+            name: r.name,
+            domain: r.domain,
+            owner_email: r.owner_email,
+        })
         .collect())
 }
 

@@ -17,9 +17,9 @@ pub enum Cell {
     /// number in JSON, a number with as many decimals shown in XLSX.
     Decimal(String),
     Bool(bool),
-    /// Structured data (custom fields, a stage history, an event's data): compact JSON text in
-    /// CSV and XLSX, the value itself in JSON.
-    Json(serde_json::Value),
+    /// Structured data (custom fields, a stage history, an event's data) as compact JSON text,
+    /// valid by construction: written as text in CSV and XLSX, embedded as a value in JSON.
+    Json(String),
 }
 
 impl Cell {
@@ -43,10 +43,9 @@ impl Cell {
     pub fn to_text(&self) -> String {
         match self {
             Cell::Null => String::new(),
-            Cell::Text(s) | Cell::Decimal(s) => s.clone(),
+            Cell::Text(s) | Cell::Decimal(s) | Cell::Json(s) => s.clone(),
             Cell::Int(n) => n.to_string(),
             Cell::Bool(b) => b.to_string(),
-            Cell::Json(v) => v.to_string(),
         }
     }
 }

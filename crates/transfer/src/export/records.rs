@@ -1,7 +1,9 @@
 //! The column contract: which columns each kind has, in which order, and how a record of the
 //! store becomes a row of cells. The importer reads these names back; never rename one.
 
-use serde_json::{Value, json};
+use std::fmt::Write;
+
+use throughline_store::export::StageEntry;
 use throughline_store::export::{
     self, ActivityRecord, DealRecord, EventRecord, Kind, LeadRecord, OrganizationRecord,
     PersonRecord,
@@ -106,16 +108,30 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-fn custom(fields: throughline_core::deal::CustomFields) -> Cell {
-    Cell::Json(Value::Object(fields.into_iter().collect()))
+/// Custom fields as a JSON object, keys in order.
+fn custom(fields: &throughline_core::deal::CustomFields) -> Cell {
+    Cell::Json(serde_json::to_string(fields).unwrap_or_else(|_| "{}".into()))
+}
+
+/// `[{"stage":"Qualified","at":"2024-03-01T10:22:33.000Z"}, ...]`, keys in that order.
+fn stage_history(entries: &[StageEntry]) -> Cell {
+    let mut text = String::from("[");
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let stage = serde_json::to_string(&e.stage).unwrap_or_else(|_| "\"\"".into());
+        let _ = write!(
+            text,
+            r#"{{"stage":{stage},"at":"{}"}}"#,
+            super::cell::instant(e.at)
+        );
+    }
+    text.push(']');
+    Cell::Json(text)
 }
 
 fn deal(d: DealRecord) -> Vec<Cell> {
-    let history: Vec<Value> = d
-        .stage_history
-        .into_iter()
-        .map(|e| json!({ "stage": e.stage, "at": super::cell::instant(e.at) }))
-        .collect();
     vec![
         Cell::Text(d.id),
         Cell::Text(d.title),
@@ -136,8 +152,8 @@ fn deal(d: DealRecord) -> Vec<Cell> {
         Cell::instant(d.created_at),
         Cell::instant(d.cycle_started_at),
         Cell::opt_instant(d.closed_at),
-        Cell::Json(Value::Array(history)),
-        custom(d.custom),
+        stage_history(&d.stage_history),
+        custom(&d.custom),
     ]
 }
 
@@ -167,7 +183,7 @@ fn lead(l: LeadRecord) -> Vec<Cell> {
         Cell::opt_text(l.deal_id),
         Cell::instant(l.created_at),
         Cell::opt_instant(l.decided_at),
-        custom(l.custom),
+        custom(&l.custom),
     ]
 }
 
@@ -221,7 +237,7 @@ fn event(e: EventRecord) -> Vec<Cell> {
         Cell::text(e.kind.name()),
         Cell::Text(e.entity),
         Cell::Text(e.entity_id),
-        Cell::Json(e.data),
+        Cell::Json(e.data.to_string()),
     ]
 }
 
