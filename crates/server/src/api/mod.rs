@@ -3,6 +3,7 @@
 
 mod activities;
 mod deals;
+mod exports;
 mod leads;
 mod parties;
 mod pipelines;
@@ -87,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/forecast", get(reports::forecast))
         .route("/reports/attention", get(reports::attention))
         .route("/reports/sources", get(reports::sources))
+        .route("/exports/{kind}", get(exports::export))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
