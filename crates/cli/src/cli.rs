@@ -78,6 +78,9 @@ pub enum Command {
     Report(ReportCommand),
     /// Import deals, leads, people, organizations or activities from a CSV or XLSX file.
     Import(ImportArgs),
+    /// Export deals, leads, people, organizations, activities or the event history as CSV,
+    /// JSON or XLSX.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -584,4 +587,42 @@ pub struct ImportArgs {
     /// The summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportKind {
+    Deals,
+    Leads,
+    People,
+    Organizations,
+    Activities,
+    /// The history of changes.
+    Events,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    Xlsx,
+}
+
+/// Everything of a kind that the acting user may see (all of it without --as), in the
+/// columns `throughline import` reads back.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  throughline export deals --format xlsx --output deals.xlsx
+  throughline export events --format json --as rita@example.com > history.json")]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: Db,
+    /// What to export.
+    #[arg(value_enum)]
+    pub kind: ExportKind,
+    /// File format (default: from the --output extension, else csv).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 }

@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
         Command::Lead(cmd) => commands::lead::run(cmd).await,
         Command::Report(cmd) => commands::report::run(cmd).await,
         Command::Import(args) => commands::import::run(args).await,
+        Command::Export(args) => commands::export::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod deal;
 pub mod demo;
+pub mod export;
 pub mod healthcheck;
 pub mod import;
 pub mod lead;
