@@ -96,9 +96,12 @@ fn check_limit(limit: i64) -> Result<i64> {
     }
 }
 
-/// An id cursor as bind text: ids are UUIDs, anything else cannot have been given out.
-fn check_after(after: Option<&str>) -> Result<Option<String>> {
-    crate::deals::check_cursor(after)
+/// An id cursor as bind text: ids are UUIDs, anything else cannot have been given out. The
+/// first page starts after the empty text, which sorts before every id: a plain `id > $n`
+/// lets both databases seek in the primary key index, where `($n IS NULL OR id > $n)` would
+/// have every page scan the index from its start.
+fn check_after(after: Option<&str>) -> Result<String> {
+    Ok(crate::deals::check_cursor(after)?.unwrap_or_default())
 }
 
 // ---- deals ----
@@ -169,7 +172,7 @@ macro_rules! deal_page {
             $columns,
             " FROM deals d WHERE ",
             visible_owner!("d.owner_id"),
-            " AND ($3 IS NULL OR d.id > $3) ORDER BY d.id LIMIT $4"
+            " AND d.id > $3 ORDER BY d.id LIMIT $4"
         )
     };
 }
@@ -194,12 +197,12 @@ pub async fn deals(
          JOIN users u ON u.id = d.owner_id
          LEFT JOIN organizations o ON o.id = d.organization_id
          LEFT JOIN people pe ON pe.id = d.person_id
-         WHERE ", visible_owner!("d.owner_id"), " AND ($3 IS NULL OR d.id > $3)
+         WHERE ", visible_owner!("d.owner_id"), " AND d.id > $3
          ORDER BY d.id LIMIT $4"
     ))
     .bind(ctx.role())
     .bind(ctx.user())
-    .bind(after.as_deref())
+    .bind(&after)
     .bind(limit)
     .fetch_all(&mut *c)
     .await)?;
@@ -216,7 +219,7 @@ pub async fn deals(
     ))
     .bind(ctx.role())
     .bind(ctx.user())
-    .bind(after.as_deref())
+    .bind(&after)
     .bind(limit)
     .fetch_all(&mut *c)
     .await)?;
@@ -326,12 +329,12 @@ pub async fn leads(
          LEFT JOIN users u ON u.id = l.owner_id
          LEFT JOIN organizations o ON o.id = l.organization_id
          LEFT JOIN people pe ON pe.id = l.person_id
-         WHERE ", lead_visible!(), " AND ($3 IS NULL OR l.id > $3)
+         WHERE ", lead_visible!(), " AND l.id > $3
          ORDER BY l.id LIMIT $4"
     ))
     .bind(ctx.role())
     .bind(ctx.user())
-    .bind(after.as_deref())
+    .bind(&after)
     .bind(limit)
     .fetch_all(&mut *c)
     .await)?;
@@ -418,10 +421,10 @@ pub async fn people(
          FROM people pe
          LEFT JOIN organizations o ON o.id = pe.organization_id
          LEFT JOIN users u ON u.id = pe.owner_id
-         WHERE ($1 IS NULL OR pe.id > $1)
+         WHERE pe.id > $1
          ORDER BY pe.id LIMIT $2"
     )
-    .bind(after.as_deref())
+    .bind(&after)
     .bind(limit)
     .fetch_all(&mut *c)
     .await)?;
@@ -452,10 +455,10 @@ pub async fn organizations(
         "SELECT o.id, o.name, o.domain, u.email AS owner_email, o.created_at
          FROM organizations o
          LEFT JOIN users u ON u.id = o.owner_id
-         WHERE ($1 IS NULL OR o.id > $1)
+         WHERE o.id > $1
          ORDER BY o.id LIMIT $2"
     )
-    .bind(after.as_deref())
+    .bind(&after)
     .bind(limit)
     .fetch_all(&mut *c)
     .await)?;
@@ -529,12 +532,12 @@ pub async fn activities(
          LEFT JOIN deals d ON d.id = a.deal_id
          LEFT JOIN people pe ON pe.id = a.person_id
          LEFT JOIN organizations o ON o.id = a.organization_id
-         WHERE ", visible_owner!("a.owner_id"), " AND ($3 IS NULL OR a.id > $3)
+         WHERE ", visible_owner!("a.owner_id"), " AND a.id > $3
          ORDER BY a.id LIMIT $4"
     ))
     .bind(ctx.role())
     .bind(ctx.user())
-    .bind(after.as_deref())
+    .bind(&after)
     .bind(limit)
     .fetch_all(&mut *c)
     .await)?;
