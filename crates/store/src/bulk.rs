@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use serde_json::json;
+use serde::Serialize;
+use std::sync::Arc;
 use throughline_core::deal::{Deal, DealStatus};
 use throughline_core::event::EventKind;
 use throughline_core::rollup::{Close, DealTimeline, Entry, Rollup, deal_rollup};
@@ -22,7 +23,7 @@ use crate::error::{Result, StoreError};
 use crate::events::Ctx;
 use crate::rows::{custom_text, opt_text, parse};
 use crate::spans::bucket_key;
-use crate::table_rows::Rows;
+use crate::table_rows::{Rows, SetAside, Val};
 use crate::{rollups, settings};
 
 /// A deal and its past, as an import found them.
@@ -42,6 +43,51 @@ struct StageInfo {
     pipeline_id: PipelineId,
     name: String,
     position: i64,
+    /// The stage's and its pipeline's ids as text, shared by every row that names them.
+    id_text: Arc<str>,
+    pipeline_text: Arc<str>,
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    after: &'a Deal,
+}
+
+#[derive(Serialize)]
+struct StageRef<'a> {
+    pipeline_id: &'a str,
+    stage_id: &'a str,
+    stage: &'a str,
+}
+
+#[derive(Serialize)]
+struct Moved<'a> {
+    from: StageRef<'a>,
+    to: StageRef<'a>,
+    direction: &'static str,
+    #[serde(rename = "override")]
+    overridden: bool,
+    unmet: [(); 0],
+    imported: bool,
+}
+
+#[derive(Serialize)]
+struct Won<'a> {
+    stage_id: &'a str,
+    value: i64,
+    currency: &'a str,
+}
+
+#[derive(Serialize)]
+struct Lost<'a> {
+    reason: Option<&'a str>,
+    stage_id: &'a str,
+    value: i64,
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v)
+        .map_err(|e| StoreError::Bulk(format!("an event cannot be written: {e}")))
 }
 
 const DEAL_COLUMNS: &[&str] = &[
@@ -91,8 +137,10 @@ pub struct DealWriter {
     positions: HashMap<PipelineId, HashMap<StageId, i64>>,
     tz: TimeZone,
     deltas: HashMap<DeltaKey, (i64, i64)>,
+    owners: HashMap<throughline_core::UserId, Arc<str>>,
     rollup: Rollup,
     written: u64,
+    set_aside: Option<SetAside>,
 }
 
 impl DealWriter {
@@ -121,15 +169,28 @@ impl DealWriter {
                     pipeline_id,
                     name,
                     position,
+                    id_text: Arc::from(id.to_string()),
+                    pipeline_text: Arc::from(pipeline_id.to_string()),
                 },
             );
         }
+        // Loading into an empty deal table (a new installation's first import): the indexes
+        // of the history tables are built once at the end instead of row by row.
+        let empty: Option<(i64,)> = on_conn!(tx, c => sqlx::query_as("SELECT 1 FROM deals LIMIT 1")
+            .fetch_optional(&mut *c)
+            .await)?;
+        let set_aside = match empty {
+            None => Some(SetAside::drop(tx, &["deals", "events", "deal_spans"]).await?),
+            Some(_) => None,
+        };
         Ok(Self {
+            set_aside,
             ctx,
             stages,
             positions,
             tz: settings::time_zone(tx).await?,
             deltas: HashMap::new(),
+            owners: HashMap::new(),
             rollup: Rollup::default(),
             written: 0,
         })
@@ -146,7 +207,12 @@ impl DealWriter {
             .ok_or_else(|| StoreError::invalid("stage_id", format!("no such stage {id}")))
     }
 
-    fn delta(&mut self, key: (PipelineId, StageId, throughline_core::UserId), at_ms: i64, d: (i64, i64)) {
+    fn delta(
+        &mut self,
+        key: (PipelineId, StageId, throughline_core::UserId),
+        at_ms: i64,
+        d: (i64, i64),
+    ) {
         let day = day_of_ms(at_ms);
         for level in 0..3 {
             let e = self
@@ -165,7 +231,7 @@ impl DealWriter {
         let mut events = Rows::new("events", EVENT_COLUMNS);
         let mut spans = Rows::new("deal_spans", SPAN_COLUMNS);
         let actor = self.ctx.user();
-        let role_actor = |e: &mut Rows, at: i64, kind: EventKind, id: &str, data: String| {
+        let role_actor = |e: &mut Rows, at: i64, kind: EventKind, id: &Arc<str>, data: String| {
             e.push([
                 at.into(),
                 actor.clone().into(),
@@ -186,16 +252,23 @@ impl DealWriter {
             };
             if entries.windows(2).any(|w| w[1].1 < w[0].1)
                 || entries[0].1 != deal.created_at
-                || deal.closed_at.is_some_and(|c| Some(c) < entries.last().map(|e| e.1))
+                || deal
+                    .closed_at
+                    .is_some_and(|c| Some(c) < entries.last().map(|e| e.1))
             {
                 return Err(StoreError::invalid(
                     "created_at",
                     format!("the history of deal `{}` is not in time order", deal.title),
                 ));
             }
-            let id = deal.id.to_string();
+            let id: Arc<str> = Arc::from(deal.id.to_string());
             let pipeline = deal.pipeline_id;
             let owner = deal.owner_id;
+            let owner_text = self
+                .owners
+                .entry(owner)
+                .or_insert_with(|| Arc::from(owner.to_string()))
+                .clone();
 
             let mut created = deal.clone();
             created.stage_id = first_stage;
@@ -211,7 +284,7 @@ impl DealWriter {
                 created_ms,
                 EventKind::DealCreated,
                 &id,
-                json!({ "after": created }).to_string(),
+                to_json(&Created { after: &created })?,
             );
 
             let mut version = 1;
@@ -228,15 +301,27 @@ impl DealWriter {
                 if i > 0 {
                     let (prev_id, _) = entries[i - 1];
                     let prev = self.stage(prev_id)?;
-                    let data = json!({
-                        "from": { "pipeline_id": pipeline, "stage_id": prev_id, "stage": prev.name },
-                        "to": { "pipeline_id": pipeline, "stage_id": stage_id, "stage": info.name },
-                        "direction": if info.position > prev.position { "forward" } else { "backward" },
-                        "override": false,
-                        "unmet": [],
-                        "imported": true,
-                    });
-                    role_actor(&mut events, at_ms, EventKind::DealStageChanged, &id, data.to_string());
+                    let data = to_json(&Moved {
+                        from: StageRef {
+                            pipeline_id: &prev.pipeline_text,
+                            stage_id: &prev.id_text,
+                            stage: &prev.name,
+                        },
+                        to: StageRef {
+                            pipeline_id: &info.pipeline_text,
+                            stage_id: &info.id_text,
+                            stage: &info.name,
+                        },
+                        direction: if info.position > prev.position {
+                            "forward"
+                        } else {
+                            "backward"
+                        },
+                        overridden: false,
+                        unmet: [],
+                        imported: true,
+                    })?;
+                    role_actor(&mut events, at_ms, EventKind::DealStageChanged, &id, data);
                     version += 1;
                 }
                 let end = entries
@@ -245,10 +330,10 @@ impl DealWriter {
                     .or(deal.closed_at)
                     .map(to_ms);
                 spans.push([
-                    id.as_str().into(),
-                    pipeline.to_string().into(),
-                    stage_id.to_string().into(),
-                    owner.to_string().into(),
+                    (&id).into(),
+                    (&info.pipeline_text).into(),
+                    (&info.id_text).into(),
+                    (&owner_text).into(),
                     deal.value.into(),
                     true.into(),
                     at_ms.into(),
@@ -277,17 +362,26 @@ impl DealWriter {
                 }
                 (status, Some(at)) => {
                     let won = status == DealStatus::Won;
+                    let stage_text = &self.stage(deal.stage_id)?.id_text;
                     let data = if won {
-                        json!({ "stage_id": deal.stage_id, "value": deal.value, "currency": deal.currency })
+                        to_json(&Won {
+                            stage_id: stage_text,
+                            value: deal.value,
+                            currency: deal.currency.code(),
+                        })?
                     } else {
-                        json!({ "reason": deal.lost_reason, "stage_id": deal.stage_id, "value": deal.value })
+                        to_json(&Lost {
+                            reason: deal.lost_reason.as_deref(),
+                            stage_id: stage_text,
+                            value: deal.value,
+                        })?
                     };
                     let kind = if won {
                         EventKind::DealWon
                     } else {
                         EventKind::DealLost
                     };
-                    role_actor(&mut events, to_ms(at), kind, &id, data.to_string());
+                    role_actor(&mut events, to_ms(at), kind, &id, data);
                     version += 1;
                     deal.updated_at = at;
                     Some(Close {
@@ -327,14 +421,28 @@ impl DealWriter {
         deals.flush(tx).await?;
         events.flush(tx).await?;
         spans.flush(tx).await?;
+            eprintln!("flush deals {t1:?} events {t2:?} spans {:?}", t.elapsed());
+        }
         Ok(())
     }
 
     /// Write the snapshot deltas and report-table contributions of everything written.
-    pub async fn finish(self, tx: &mut Tx) -> Result<u64> {
+    pub async fn finish(mut self, tx: &mut Tx) -> Result<u64> {
+        if let Some(set_aside) = self.set_aside.take() {
+            set_aside.restore(tx).await?;
+        }
+            eprintln!("indexes {:?}", t.elapsed());
+        }
         let mut rows = Rows::new(
             "snapshot_deltas",
-            &["pipeline_id", "day", "stage_id", "owner_id", "d_count", "d_value"],
+            &[
+                "pipeline_id",
+                "day",
+                "stage_id",
+                "owner_id",
+                "d_count",
+                "d_value",
+            ],
         )
         .on_conflict(
             "ON CONFLICT (pipeline_id, day, stage_id, owner_id)
@@ -355,7 +463,11 @@ impl DealWriter {
             ]);
         }
         rows.flush(tx).await?;
+            eprintln!("deltas {:?}", t.elapsed());
+        }
         rollups::apply(tx, &self.rollup).await?;
+            eprintln!("rollups {:?}", t.elapsed());
+        }
         Ok(self.written)
     }
 }
@@ -452,10 +564,7 @@ pub async fn find_external(
     table: ExternalTable,
     external_id: &str,
 ) -> Result<Option<String>> {
-    let sql = format!(
-        "SELECT id FROM {} WHERE external_id = $1",
-        table.name()
-    );
+    let sql = format!("SELECT id FROM {} WHERE external_id = $1", table.name());
     let row: Option<(String,)> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(external_id)
         .fetch_optional(&mut *c)
@@ -471,14 +580,92 @@ pub async fn set_external(
     id: &str,
     external_id: &str,
 ) -> Result<()> {
-    let sql = format!(
-        "UPDATE {} SET external_id = $1 WHERE id = $2",
-        table.name()
-    );
+    let sql = format!("UPDATE {} SET external_id = $1 WHERE id = $2", table.name());
     crate::db::exec!(tx, c => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
         .bind(external_id)
         .bind(id)
         .execute(&mut *c)
         .await)?;
     Ok(())
+}
+
+/// Every organization's id by lower-cased name (the oldest when names repeat), for an
+/// import to match names without a query per row.
+pub async fn organizations_by_name(
+    tx: &mut Tx,
+) -> Result<HashMap<String, throughline_core::OrganizationId>> {
+    let rows: Vec<(String, String)> = on_conn!(tx, c => sqlx::query_as(
+        "SELECT id, name FROM organizations ORDER BY id DESC",
+    )
+    .fetch_all(&mut *c)
+    .await)?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for (id, name) in rows {
+        out.insert(name.trim().to_lowercase(), parse("organization id", &id)?);
+    }
+    Ok(out)
+}
+
+/// Create organizations by name, as `parties::create_organization` would one by one: the
+/// row and its `organization.created` event each.
+pub async fn create_organizations(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    names: Vec<String>,
+) -> Result<Vec<throughline_core::OrganizationId>> {
+    use throughline_core::party::{Organization, OrganizationInput};
+    let mut orgs = Rows::new(
+        "organizations",
+        &[
+            "id",
+            "name",
+            "domain",
+            "owner_id",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+    );
+    let mut events = Rows::new("events", EVENT_COLUMNS);
+    let mut ids = Vec::with_capacity(names.len());
+    let at = ctx.at_ms();
+    for name in names {
+        let input = OrganizationInput {
+            name,
+            domain: None,
+            owner_id: None,
+        }
+        .validate()?;
+        let org = Organization {
+            id: throughline_core::OrganizationId::at(ctx.at),
+            name: input.name,
+            domain: None,
+            owner_id: None,
+            created_at: ctx.at,
+            updated_at: ctx.at,
+            version: 1,
+        };
+        let id = org.id.to_string();
+        orgs.push([
+            id.as_str().into(),
+            org.name.as_str().into(),
+            Val::Text(None),
+            Val::Text(None),
+            at.into(),
+            at.into(),
+            1i64.into(),
+        ]);
+        events.push([
+            at.into(),
+            ctx.user().into(),
+            EventKind::OrganizationCreated.code().into(),
+            EventKind::OrganizationCreated.entity().into(),
+            id.into(),
+            to_json(&serde_json::json!({ "after": org }))?.into(),
+        ]);
+        ids.push(org.id);
+    }
+    orgs.flush(tx).await?;
+    events.flush(tx).await?;
+    Ok(ids)
 }

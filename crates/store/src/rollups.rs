@@ -17,6 +17,7 @@ use crate::db::{Tx, exec, on_conn};
 use crate::error::Result;
 use crate::rows::{parse, parse_opt};
 use crate::settings;
+use crate::table_rows::Rows;
 
 /// Bump when what the tables hold changes (a new table or definition): stores opened by a
 /// newer version rebuild them once.
@@ -193,6 +194,16 @@ fn key_text<T: ToString>(v: Option<T>) -> String {
 
 /// Add `diff` to the tables.
 pub(crate) async fn apply(tx: &mut Tx, diff: &Rollup) -> Result<()> {
+    let rows = diff.inflow.len()
+        + diff.funnel.len()
+        + diff.closed.len()
+        + diff.stays.len()
+        + diff.reach.len();
+    // One operation changes a handful of rows: cached statements, one per row. A rebuild or
+    // an import changes hundreds of thousands: batched inserts.
+    if rows > 256 {
+        return apply_bulk(tx, diff).await;
+    }
     for (k, v) in &diff.inflow {
         exec!(tx, c => sqlx::query(
             "INSERT INTO report_inflow (pipeline_id, day, kind, owner_id, source, campaign, entered, qualified, won, won_value, won_cycle_ms)
@@ -325,7 +336,167 @@ pub(crate) async fn apply(tx: &mut Tx, diff: &Rollup) -> Result<()> {
     Ok(())
 }
 
-/// Recompute every report table from deals, spans and leads (after a bulk import, a time zone
+/// [`apply`] for a large difference: one batched upsert per table.
+async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
+    let mut inflow = Rows::new(
+        "report_inflow",
+        &["pipeline_id", "day", "kind", "owner_id", "source", "campaign", "entered", "qualified", "won", "won_value", "won_cycle_ms"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, kind, owner_id, source, campaign) DO UPDATE SET
+           entered = report_inflow.entered + excluded.entered, qualified = report_inflow.qualified + excluded.qualified,
+           won = report_inflow.won + excluded.won, won_value = report_inflow.won_value + excluded.won_value,
+           won_cycle_ms = report_inflow.won_cycle_ms + excluded.won_cycle_ms",
+    );
+    for (k, v) in &diff.inflow {
+        inflow.push([
+            key_text(k.pipeline_id).into(),
+            k.day.into(),
+            k.kind.into(),
+            key_text(k.owner_id).into(),
+            k.source.as_str().into(),
+            k.campaign.as_str().into(),
+            v.entered.into(),
+            v.qualified.into(),
+            v.won.into(),
+            v.won_value.into(),
+            v.won_cycle_ms.into(),
+        ]);
+    }
+    inflow.flush(tx).await?;
+
+    let mut by_owner: HashMap<(PipelineId, i64, StageId, UserId), FunnelValues> = HashMap::new();
+    let mut by_source: HashMap<(PipelineId, i64, StageId, &str, &str), FunnelValues> =
+        HashMap::new();
+    let mut full = Rows::new(
+        "report_funnel_full",
+        &["pipeline_id", "day", "stage_id", "owner_id", "source", "campaign", "entries", "progressed"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, stage_id, owner_id, source, campaign) DO UPDATE SET
+           entries = report_funnel_full.entries + excluded.entries, progressed = report_funnel_full.progressed + excluded.progressed",
+    );
+    for (k, v) in &diff.funnel {
+        let o = by_owner
+            .entry((k.pipeline_id, k.day, k.stage_id, k.owner_id))
+            .or_default();
+        o.entries += v.entries;
+        o.progressed += v.progressed;
+        let s = by_source
+            .entry((k.pipeline_id, k.day, k.stage_id, &k.source, &k.campaign))
+            .or_default();
+        s.entries += v.entries;
+        s.progressed += v.progressed;
+        full.push([
+            k.pipeline_id.to_string().into(),
+            k.day.into(),
+            k.stage_id.to_string().into(),
+            k.owner_id.to_string().into(),
+            k.source.as_str().into(),
+            k.campaign.as_str().into(),
+            v.entries.into(),
+            v.progressed.into(),
+        ]);
+    }
+    full.flush(tx).await?;
+    let mut owner_rows = Rows::new(
+        "report_funnel_owner",
+        &["pipeline_id", "day", "stage_id", "owner_id", "entries", "progressed"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, stage_id, owner_id) DO UPDATE SET
+           entries = report_funnel_owner.entries + excluded.entries, progressed = report_funnel_owner.progressed + excluded.progressed",
+    );
+    for ((p, day, stage, owner), v) in by_owner {
+        owner_rows.push([
+            p.to_string().into(),
+            day.into(),
+            stage.to_string().into(),
+            owner.to_string().into(),
+            v.entries.into(),
+            v.progressed.into(),
+        ]);
+    }
+    owner_rows.flush(tx).await?;
+    let mut source_rows = Rows::new(
+        "report_funnel_source",
+        &["pipeline_id", "day", "stage_id", "source", "campaign", "entries", "progressed"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, stage_id, source, campaign) DO UPDATE SET
+           entries = report_funnel_source.entries + excluded.entries, progressed = report_funnel_source.progressed + excluded.progressed",
+    );
+    for ((p, day, stage, source, campaign), v) in by_source {
+        source_rows.push([
+            p.to_string().into(),
+            day.into(),
+            stage.to_string().into(),
+            source.into(),
+            campaign.into(),
+            v.entries.into(),
+            v.progressed.into(),
+        ]);
+    }
+    source_rows.flush(tx).await?;
+
+    let mut closed = Rows::new(
+        "report_closed",
+        &["pipeline_id", "day", "owner_id", "won", "count", "value", "cycle_ms"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, owner_id, won) DO UPDATE SET
+           count = report_closed.count + excluded.count, value = report_closed.value + excluded.value,
+           cycle_ms = report_closed.cycle_ms + excluded.cycle_ms",
+    );
+    for (k, v) in &diff.closed {
+        closed.push([
+            k.pipeline_id.to_string().into(),
+            k.day.into(),
+            k.owner_id.to_string().into(),
+            i64::from(k.won).into(),
+            v.count.into(),
+            v.value.into(),
+            v.cycle_ms.into(),
+        ]);
+    }
+    closed.flush(tx).await?;
+
+    let mut reach = Rows::new("report_reach", &["pipeline_id", "stage_id", "outcome", "count"])
+        .on_conflict(
+            "ON CONFLICT (pipeline_id, stage_id, outcome) DO UPDATE SET count = report_reach.count + excluded.count",
+        );
+    for (k, n) in &diff.reach {
+        reach.push([
+            k.pipeline_id.to_string().into(),
+            k.stage_id.to_string().into(),
+            k.outcome.into(),
+            (*n).into(),
+        ]);
+    }
+    reach.flush(tx).await?;
+
+    let mut stays = Rows::new(
+        "report_stays",
+        &["pipeline_id", "month", "stage_id", "days", "exit", "to_stage", "count"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, month, stage_id, days, exit, to_stage) DO UPDATE SET count = report_stays.count + excluded.count",
+    );
+    for (k, n) in &diff.stays {
+        stays.push([
+            k.pipeline_id.to_string().into(),
+            k.month.into(),
+            k.stage_id.to_string().into(),
+            k.days.into(),
+            k.exit.as_str().into(),
+            key_text(k.to_stage).into(),
+            (*n).into(),
+        ]);
+    }
+    stays.flush(tx).await
+}
+
+/// Recompute every report table from deals, spans and leads/// Recompute every report table from deals, spans and leads (after a bulk import, a time zone
 /// change or a stage reorder). Streams the records, so memory stays bounded by the size of
 /// the tables, not of the history.
 pub async fn rebuild(tx: &mut Tx) -> Result<()> {

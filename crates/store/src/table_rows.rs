@@ -16,7 +16,15 @@ use crate::error::{Result, StoreError};
 pub(crate) enum Val {
     Int(Option<i64>),
     Text(Option<String>),
+    /// Text repeated on many rows (ids of stages, owners): shared, not copied.
+    Shared(std::sync::Arc<str>),
     Bool(bool),
+}
+
+impl From<&std::sync::Arc<str>> for Val {
+    fn from(v: &std::sync::Arc<str>) -> Self {
+        Val::Shared(v.clone())
+    }
 }
 
 impl From<i64> for Val {
@@ -122,7 +130,12 @@ impl Rows {
             TxInner::Sqlite(t) => {
                 let mut handle = t.lock_handle().await?;
                 let db = handle.as_raw_handle().as_ptr();
-                sqlite_insert(db, &self.statement(1, false), self.columns.len(), &self.values)?;
+                sqlite_insert(
+                    db,
+                    &self.statement(1, false),
+                    self.columns.len(),
+                    &self.values,
+                )?;
             }
             TxInner::Postgres(t) => {
                 let per_row = self.columns.len();
@@ -134,6 +147,7 @@ impl Rows {
                         q = match v {
                             Val::Int(i) => q.bind(*i),
                             Val::Text(s) => q.bind(s.as_deref()),
+                            Val::Shared(s) => q.bind(&**s),
                             Val::Bool(b) => q.bind(*b),
                         };
                     }
@@ -188,6 +202,13 @@ fn sqlite_insert(
                             s.len() as c_int,
                             ffi::SQLITE_TRANSIENT(),
                         ),
+                        Val::Shared(s) => ffi::sqlite3_bind_text(
+                            stmt,
+                            col,
+                            s.as_ptr().cast(),
+                            s.len() as c_int,
+                            ffi::SQLITE_TRANSIENT(),
+                        ),
                         Val::Int(None) | Val::Text(None) => ffi::sqlite3_bind_null(stmt, col),
                     }
                 };
@@ -208,4 +229,66 @@ fn sqlite_insert(
     // SAFETY: finalized exactly once.
     unsafe { ffi::sqlite3_finalize(stmt) };
     result
+}
+
+/// Secondary indexes set aside while a bulk load fills tables that were empty: building an
+/// index once from sorted keys is far cheaper than keeping it up to date row by row. SQLite
+/// only; the statements that recreate them run in the same transaction, so a failed import
+/// rolls back to the indexes as they were.
+pub(crate) struct SetAside {
+    create: Vec<String>,
+    cache_size: Option<i64>,
+}
+
+/// The page cache of a connection during a bulk load (KiB): enough that the pages being
+/// filled stay in memory instead of spilling to the log and being read back.
+const LOAD_CACHE_KIB: i64 = 512 * 1024;
+
+impl SetAside {
+    pub async fn drop(tx: &mut Tx, tables: &[&str]) -> Result<SetAside> {
+        let mut create = vec![];
+        let mut cache_size = None;
+        if let TxInner::Sqlite(t) = &mut tx.inner {
+            let (current,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+                .fetch_one(&mut **t)
+                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA cache_size = -{LOAD_CACHE_KIB}"
+            )))
+            .execute(&mut **t)
+            .await?;
+            cache_size = Some(current);
+            for table in tables {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
+                )
+                .bind(*table)
+                .fetch_all(&mut **t)
+                .await?;
+                for (name, sql) in rows {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+                        .execute(&mut **t)
+                        .await?;
+                    create.push(sql);
+                }
+            }
+        }
+        Ok(SetAside { create, cache_size })
+    }
+
+    pub async fn restore(self, tx: &mut Tx) -> Result<()> {
+        if let TxInner::Sqlite(t) = &mut tx.inner {
+            for sql in self.create {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut **t)
+                    .await?;
+            }
+            if let Some(size) = self.cache_size {
+                sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {size}")))
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -35,13 +35,18 @@ impl Columns {
             .stage_dates
             .iter()
             .filter_map(|sd| {
-                Table::column(headers, &sd.column).map(|i| (sd.stage.clone(), sd.pipeline.clone(), i))
+                Table::column(headers, &sd.column)
+                    .map(|i| (sd.stage.clone(), sd.pipeline.clone(), i))
             })
             .collect();
         Self {
             by_field,
             headers: headers.to_vec(),
-            nulls: mapping.null.iter().map(|n| n.trim().to_lowercase()).collect(),
+            nulls: mapping
+                .null
+                .iter()
+                .map(|n| n.trim().to_lowercase())
+                .collect(),
             custom,
             stage_dates,
             probability: mapping
@@ -54,7 +59,8 @@ impl Columns {
     /// The cell at column `i`, or `None` when empty or a null marker.
     pub fn at<'r>(&self, row: &'r Row, i: usize) -> Option<&'r str> {
         let text = row.cells.get(i).map(String::as_str)?.trim();
-        if text.is_empty() || (!self.nulls.is_empty() && self.nulls.contains(&text.to_lowercase())) {
+        if text.is_empty() || (!self.nulls.is_empty() && self.nulls.contains(&text.to_lowercase()))
+        {
             return None;
         }
         Some(text)

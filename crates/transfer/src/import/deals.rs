@@ -213,7 +213,10 @@ impl Converter<'_> {
             })?;
         let currency = match self.cols.get(row, "currency") {
             Some(code) => code.parse::<Currency>().map_err(|_| {
-                refuse(self.cols.column("currency"), format!("`{code}` is not an ISO 4217 currency code"))
+                refuse(
+                    self.cols.column("currency"),
+                    format!("`{code}` is not an ISO 4217 currency code"),
+                )
             })?,
             None => pipeline.currency,
         };
@@ -227,15 +230,23 @@ impl Converter<'_> {
             ));
         }
         let value = match self.cols.get(row, "value") {
-            Some(text) => values::amount(text, currency)
-                .map_err(|e| refuse(self.cols.column("value"), e))?,
+            Some(text) => {
+                values::amount(text, currency).map_err(|e| refuse(self.cols.column("value"), e))?
+            }
             None => 0,
         };
         let (outcome, stage_name) = self.outcome(row)?;
         let stage_of = |name: &str, column: Option<String>| {
-            pipeline.stages.get(&name.to_lowercase()).copied().ok_or_else(|| {
-                refuse(column, format!("stage `{name}` is not in pipeline `{pipeline_name}`"))
-            })
+            pipeline
+                .stages
+                .get(&name.to_lowercase())
+                .copied()
+                .ok_or_else(|| {
+                    refuse(
+                        column,
+                        format!("stage `{name}` is not in pipeline `{pipeline_name}`"),
+                    )
+                })
         };
 
         // The stages it entered, from the history column or the stage-date columns.
@@ -321,11 +332,19 @@ impl Converter<'_> {
         if outcome != Outcome::Open && closed_at.is_none() {
             return Err(refuse(
                 self.cols
-                    .column(if outcome == Outcome::Won { "won_at" } else { "lost_at" })
+                    .column(if outcome == Outcome::Won {
+                        "won_at"
+                    } else {
+                        "lost_at"
+                    })
                     .or(self.cols.column("closed_at")),
                 format!(
                     "the deal is {} but has no close date",
-                    if outcome == Outcome::Won { "won" } else { "lost" }
+                    if outcome == Outcome::Won {
+                        "won"
+                    } else {
+                        "lost"
+                    }
                 ),
             ));
         }
@@ -340,7 +359,10 @@ impl Converter<'_> {
         let mut custom = CustomFields::new();
         if let Some(text) = self.cols.get(row, "custom") {
             custom = serde_json::from_str(text).map_err(|_| {
-                refuse(self.cols.column("custom"), "custom fields are not a JSON object")
+                refuse(
+                    self.cols.column("custom"),
+                    "custom fields are not a JSON object",
+                )
             })?;
         }
         for (name, i) in &self.cols.custom {
@@ -367,7 +389,9 @@ impl Converter<'_> {
             let column = self.cols.column(&field).or(Some(field.clone()));
             refuse(
                 column,
-                first.map(|e| e.message.clone()).unwrap_or_else(|| "invalid".into()),
+                first
+                    .map(|e| e.message.clone())
+                    .unwrap_or_else(|| "invalid".into()),
             )
         })?;
         let cycle_started_at = self
@@ -423,12 +447,28 @@ impl Converter<'_> {
             updated_at: closed_at.unwrap_or(last.1),
             version: 1,
         };
+        let organization = self.cols.get(row, "organization").map(str::to_string);
+        if let Some(name) = &organization {
+            throughline_core::party::OrganizationInput {
+                name: name.clone(),
+                domain: None,
+                owner_id: None,
+            }
+            .validate()
+            .map_err(|invalid| {
+                let message = invalid.errors.first().map(|e| e.message.clone());
+                refuse(
+                    self.cols.column("organization"),
+                    message.unwrap_or_else(|| "invalid".into()),
+                )
+            })?;
+        }
         Ok(Parsed {
             deal,
             entries,
             external_id,
             owner: self.cols.get(row, "owner").map(str::to_string),
-            organization: self.cols.get(row, "organization").map(str::to_string),
+            organization,
             person: self.cols.get(row, "person").map(str::to_string),
             person_email: self.cols.get(row, "person_email").map(str::to_string),
         })
@@ -496,12 +536,32 @@ pub(crate) async fn import(
         }
         if batch.len() >= BATCH {
             let n = batch.len() as u64;
-            write_batch(tx, &ctx, &mut writer, &mut resolver, &converter, std::mem::take(&mut batch), lookup_existing, report).await?;
+            write_batch(
+                tx,
+                &ctx,
+                &mut writer,
+                &mut resolver,
+                &converter,
+                std::mem::take(&mut batch),
+                lookup_existing,
+                report,
+            )
+            .await?;
             progress.advance(n);
         }
     }
     let n = batch.len() as u64;
-    write_batch(tx, &ctx, &mut writer, &mut resolver, &converter, batch, lookup_existing, report).await?;
+    write_batch(
+        tx,
+        &ctx,
+        &mut writer,
+        &mut resolver,
+        &converter,
+        batch,
+        lookup_existing,
+        report,
+    )
+    .await?;
     progress.advance(n);
     writer.finish(tx).await?;
     Ok(())
@@ -528,6 +588,14 @@ async fn write_batch(
         HashMap::new()
     };
     let mut new = Vec::with_capacity(batch.len());
+    resolver
+        .prepare_organizations(
+            tx,
+            ctx,
+            batch.iter().filter_map(|(_, p)| p.organization.as_deref()),
+            report,
+        )
+        .await?;
     for (line, mut parsed) in batch {
         let owner = match &parsed.owner {
             Some(key) => resolver.owner(tx, ctx, key, report).await?,
@@ -637,11 +705,32 @@ async fn update_existing(
     }
     match want.status {
         DealStatus::Won if deal.status == DealStatus::Open => {
-            deals::win(tx, ctx, id, CloseDeal { reason: None, version: Some(deal.version) }).await?;
+            deals::win(
+                tx,
+                ctx,
+                id,
+                CloseDeal {
+                    reason: None,
+                    version: Some(deal.version),
+                },
+            )
+            .await?;
         }
         DealStatus::Lost if deal.status == DealStatus::Open => {
-            let reason = want.lost_reason.clone().unwrap_or_else(|| "Imported as lost".into());
-            deals::lose(tx, ctx, id, CloseDeal { reason: Some(reason), version: Some(deal.version) }).await?;
+            let reason = want
+                .lost_reason
+                .clone()
+                .unwrap_or_else(|| "Imported as lost".into());
+            deals::lose(
+                tx,
+                ctx,
+                id,
+                CloseDeal {
+                    reason: Some(reason),
+                    version: Some(deal.version),
+                },
+            )
+            .await?;
         }
         _ => {}
     }

@@ -110,9 +110,19 @@ fn pipedrive(headers: &[String]) -> Mapping {
         &mut m,
         headers,
         "person",
-        &["Deal - Contact person", "Person - Name", "Contact person", "Person"],
+        &[
+            "Deal - Contact person",
+            "Person - Name",
+            "Contact person",
+            "Person",
+        ],
     );
-    map(&mut m, headers, "person_email", &["Person - Email", "Email"]);
+    map(
+        &mut m,
+        headers,
+        "person_email",
+        &["Person - Email", "Email"],
+    );
     m.status_map = outcomes(&[
         ("Open", Outcome::Open),
         ("Won", Outcome::Won),
@@ -134,7 +144,12 @@ fn hubspot(headers: &[String]) -> Mapping {
     map(&mut m, headers, "stage", &["Deal Stage"]);
     map(&mut m, headers, "pipeline", &["Pipeline"]);
     map(&mut m, headers, "value", &["Amount"]);
-    map(&mut m, headers, "currency", &["Currency", "Deal currency code"]);
+    map(
+        &mut m,
+        headers,
+        "currency",
+        &["Currency", "Deal currency code"],
+    );
     map(&mut m, headers, "closed_at", &["Close Date"]);
     map(&mut m, headers, "expected_close_date", &["Close Date"]);
     map(&mut m, headers, "created_at", &["Create Date"]);
@@ -143,7 +158,11 @@ fn hubspot(headers: &[String]) -> Mapping {
         &mut m,
         headers,
         "organization",
-        &["Associated Company", "Associated Company (Primary)", "Company"],
+        &[
+            "Associated Company",
+            "Associated Company (Primary)",
+            "Company",
+        ],
     );
     map(
         &mut m,
@@ -152,7 +171,12 @@ fn hubspot(headers: &[String]) -> Mapping {
         &["Associated Contact", "Associated Contact (Primary)"],
     );
     map(&mut m, headers, "lost_reason", &["Closed Lost Reason"]);
-    map(&mut m, headers, "source", &["Original Source Type", "Original Source"]);
+    map(
+        &mut m,
+        headers,
+        "source",
+        &["Original Source Type", "Original Source"],
+    );
     map(&mut m, headers, "campaign", &["Campaign"]);
     for h in headers {
         if let Some((stage, pipeline)) = hubspot_stage_column(h) {
@@ -206,14 +230,29 @@ fn salesforce(headers: &[String]) -> Mapping {
     map(&mut m, headers, "organization", &["Account Name"]);
     map(&mut m, headers, "stage", &["Stage"]);
     map(&mut m, headers, "value", &["Amount"]);
-    map(&mut m, headers, "currency", &["Amount Currency", "Opportunity Currency"]);
+    map(
+        &mut m,
+        headers,
+        "currency",
+        &["Amount Currency", "Opportunity Currency"],
+    );
     map(&mut m, headers, "closed_at", &["Close Date"]);
     map(&mut m, headers, "expected_close_date", &["Close Date"]);
     map(&mut m, headers, "created_at", &["Created Date"]);
     map(&mut m, headers, "owner", &["Opportunity Owner"]);
     map(&mut m, headers, "source", &["Lead Source"]);
-    map(&mut m, headers, "campaign", &["Primary Campaign Source", "Campaign"]);
-    map(&mut m, headers, "lost_reason", &["Loss Reason", "Closed Lost Reason"]);
+    map(
+        &mut m,
+        headers,
+        "campaign",
+        &["Primary Campaign Source", "Campaign"],
+    );
+    map(
+        &mut m,
+        headers,
+        "lost_reason",
+        &["Loss Reason", "Closed Lost Reason"],
+    );
     map(&mut m, headers, "custom.type", &["Type"]);
     m.probability = first(headers, &["Probability (%)", "Probability"]);
     m.status_map = outcomes(&[("Closed Won", Outcome::Won), ("Closed Lost", Outcome::Lost)]);
@@ -232,13 +271,23 @@ mod tests {
     fn pipedrive_prefixed_or_bare() {
         let m = detect(
             Kind::Deals,
-            &headers(&["Deal - ID", "Deal - Title", "Deal - Value", "Organization - Name", "Person - Email"]),
+            &headers(&[
+                "Deal - ID",
+                "Deal - Title",
+                "Deal - Value",
+                "Organization - Name",
+                "Person - Email",
+            ]),
         )
         .unwrap();
         assert_eq!(m.format.as_deref(), Some("pipedrive"));
         assert_eq!(m.fields["title"], "Deal - Title");
         assert_eq!(m.fields["organization"], "Organization - Name");
-        let bare = detect(Kind::Deals, &headers(&["Title", "Deal created", "Organization"])).unwrap();
+        let bare = detect(
+            Kind::Deals,
+            &headers(&["Title", "Deal created", "Organization"]),
+        )
+        .unwrap();
         assert_eq!(bare.fields["organization"], "Organization");
     }
 
@@ -251,7 +300,13 @@ mod tests {
         assert_eq!(hubspot_stage_column("Close Date"), None);
         let m = detect(
             Kind::Deals,
-            &headers(&["Record ID", "Deal Name", "Deal Stage", "Date entered \"A (P)\"", "Date entered \"B (P)\""]),
+            &headers(&[
+                "Record ID",
+                "Deal Name",
+                "Deal Stage",
+                "Date entered \"A (P)\"",
+                "Date entered \"B (P)\"",
+            ]),
         )
         .unwrap();
         assert_eq!(m.stage_dates.len(), 2);
@@ -260,7 +315,11 @@ mod tests {
 
     #[test]
     fn salesforce_and_unknown() {
-        let m = detect(Kind::Deals, &headers(&["Opportunity Name", "Stage", "Probability (%)", "Type"])).unwrap();
+        let m = detect(
+            Kind::Deals,
+            &headers(&["Opportunity Name", "Stage", "Probability (%)", "Type"]),
+        )
+        .unwrap();
         assert_eq!(m.probability.as_deref(), Some("Probability (%)"));
         assert_eq!(m.fields["custom.type"], "Type");
         assert!(detect(Kind::Deals, &headers(&["opportunity_id", "deal_stage"])).is_none());

@@ -129,7 +129,14 @@ pub fn known_fields(kind: super::Kind) -> &'static [&'static str] {
             "disqualify_reason",
             "external_id",
         ],
-        Kind::People => &["name", "email", "phone", "organization", "owner", "external_id"],
+        Kind::People => &[
+            "name",
+            "email",
+            "phone",
+            "organization",
+            "owner",
+            "external_id",
+        ],
         Kind::Organizations => &["name", "domain", "owner", "external_id"],
         Kind::Activities => &[
             "kind",
@@ -187,7 +194,9 @@ impl Mapping {
     /// Parse `FIELD=COLUMN` flags.
     pub fn add_field_flag(&mut self, flag: &str) -> Result<(), ImportError> {
         let (field, column) = flag.split_once('=').ok_or_else(|| {
-            ImportError::Mapping(format!("--map `{flag}`: write FIELD=COLUMN, e.g. title=Name"))
+            ImportError::Mapping(format!(
+                "--map `{flag}`: write FIELD=COLUMN, e.g. title=Name"
+            ))
         })?;
         let (field, column) = (field.trim(), column.trim());
         if field.is_empty() || column.is_empty() {
@@ -232,7 +241,9 @@ impl Mapping {
                 )));
             }
             if field.starts_with("custom.") && field.len() <= "custom.".len() {
-                return Err(ImportError::Mapping("custom fields need a name: custom.NAME".into()));
+                return Err(ImportError::Mapping(
+                    "custom fields need a name: custom.NAME".into(),
+                ));
             }
             if super::read::Table::column(headers, column).is_none() {
                 return Err(ImportError::Mapping(format!(

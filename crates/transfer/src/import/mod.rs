@@ -200,9 +200,7 @@ pub async fn run(
         Kind::Deals => {
             deals::import(&mut tx, ctx, table, &mapping, &plan, &mut report, progress).await?
         }
-        kind => {
-            records::import(&mut tx, ctx, kind, table, &mapping, &mut report, progress).await?
-        }
+        kind => records::import(&mut tx, ctx, kind, table, &mapping, &mut report, progress).await?,
     }
     report.rejected.sort_by_key(|r| r.line);
     let refused = !report.rejected.is_empty() && !options.partial;

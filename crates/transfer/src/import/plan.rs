@@ -135,6 +135,7 @@ pub(crate) fn survey(path: &Path, kind: Kind, mapping: &Mapping) -> Result<Plan,
             p.stages = stages;
         }
     }
-    plan.pipelines.retain(|p| !p.stages.is_empty() || kind != Kind::Deals);
+    plan.pipelines
+        .retain(|p| !p.stages.is_empty() || kind != Kind::Deals);
     Ok(plan)
 }

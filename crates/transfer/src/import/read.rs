@@ -222,7 +222,8 @@ mod tests {
 
     #[test]
     fn bom_crlf_and_quotes() {
-        let (h, rows) = table(b"\xEF\xBB\xBFname,note\r\n\"Acme, Inc\",\"said \"\"hi\"\"\"\r\n\r\nB,x\r\n");
+        let (h, rows) =
+            table(b"\xEF\xBB\xBFname,note\r\n\"Acme, Inc\",\"said \"\"hi\"\"\"\r\n\r\nB,x\r\n");
         assert_eq!(h, ["name", "note"]);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].cells, ["Acme, Inc", "said \"hi\""]);

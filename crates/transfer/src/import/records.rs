@@ -45,7 +45,10 @@ impl Context<'_> {
         let mut custom = CustomFields::new();
         if let Some(text) = self.cols.get(row, "custom") {
             custom = serde_json::from_str(text).map_err(|_| {
-                (self.cols.column("custom"), "custom fields are not a JSON object".to_string())
+                (
+                    self.cols.column("custom"),
+                    "custom fields are not a JSON object".to_string(),
+                )
             })?;
         }
         for (name, i) in &self.cols.custom {
@@ -82,7 +85,10 @@ fn row_refusal(cols: &Columns, err: StoreError) -> Result<(Option<String>, Strin
                 .column(field.trim_end_matches("_id"))
                 .or(cols.column(&field))
                 .or(Some(field));
-            Ok((column, first.map(|e| e.message).unwrap_or_else(|| "invalid".into())))
+            Ok((
+                column,
+                first.map(|e| e.message).unwrap_or_else(|| "invalid".into()),
+            ))
         }
         StoreError::Forbidden { message, .. } | StoreError::Conflict { message, .. } => {
             Ok((None, message))
@@ -198,7 +204,11 @@ async fn lead(
         Ok(custom) => custom,
         Err(e) => return Ok(Err(e)),
     };
-    let currency = match c.cols.get(row, "currency").or(c.mapping.currency.as_deref()) {
+    let currency = match c
+        .cols
+        .get(row, "currency")
+        .or(c.mapping.currency.as_deref())
+    {
         Some(code) => match code.parse::<Currency>() {
             Ok(cur) => Some(cur),
             Err(_) => {
@@ -370,7 +380,10 @@ async fn activity(
     report: &mut ImportReport,
 ) -> Result<RowResult<String>, ImportError> {
     let Some(subject) = c.text(row, "subject") else {
-        return Ok(Err((c.cols.column("subject"), "the subject is empty".into())));
+        return Ok(Err((
+            c.cols.column("subject"),
+            "the subject is empty".into(),
+        )));
     };
     let kind = match c.cols.get(row, "kind") {
         None => ActivityKind::Task,
@@ -416,8 +429,9 @@ async fn activity(
         Some(key) => {
             let found = match find_external(tx, ExternalTable::Deals, key).await? {
                 Some(id) => Some(id),
-                None => find_external(tx, ExternalTable::Deals, &format!("throughline:{key}"))
-                    .await?,
+                None => {
+                    find_external(tx, ExternalTable::Deals, &format!("throughline:{key}")).await?
+                }
             };
             match found.or_else(|| key.parse::<DealId>().ok().map(|d| d.to_string())) {
                 Some(id) => id.parse::<DealId>().ok(),
@@ -432,7 +446,14 @@ async fn activity(
         None => None,
     };
     let person = resolver
-        .person(tx, &at, c.cols.get(row, "person"), None, organization, report)
+        .person(
+            tx,
+            &at,
+            c.cols.get(row, "person"),
+            None,
+            organization,
+            report,
+        )
         .await?;
     let owner = owner_of(tx, c, resolver, row, report).await?;
     let new = NewActivity {

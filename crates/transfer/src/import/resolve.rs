@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use throughline_core::party::{OrganizationInput, PersonInput};
 use throughline_core::{OrganizationId, PersonId, Role, UserId};
 use throughline_store::users::NewUser;
-use throughline_store::{Ctx, Tx, parties, users};
+use throughline_store::{Ctx, Tx, bulk, parties, users};
 
 use super::{ImportError, ImportReport};
 
@@ -14,6 +14,7 @@ use super::{ImportError, ImportReport};
 pub(crate) struct Resolver {
     owners: HashMap<String, UserId>,
     organizations: HashMap<String, OrganizationId>,
+    organizations_loaded: bool,
     people: HashMap<(String, Option<OrganizationId>), PersonId>,
     fallback_owner: Option<UserId>,
 }
@@ -29,13 +30,54 @@ fn placeholder_email(name: &str) -> String {
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join(".");
-    let local = if local.is_empty() { "owner".to_string() } else { local };
+    let local = if local.is_empty() {
+        "owner".to_string()
+    } else {
+        local
+    };
     format!("{local}@imported.invalid")
 }
 
 impl Resolver {
+    /// Create, in one batch, the organizations among `names` that do not exist yet; later
+    /// calls of [`Resolver::organization`] find them without a query.
+    pub async fn prepare_organizations<'a>(
+        &mut self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        names: impl Iterator<Item = &'a str>,
+        report: &mut ImportReport,
+    ) -> Result<(), ImportError> {
+        if !self.organizations_loaded {
+            self.organizations
+                .extend(bulk::organizations_by_name(tx).await?);
+            self.organizations_loaded = true;
+        }
+        let mut missing: Vec<String> = vec![];
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            let norm = name.trim().to_lowercase();
+            if !self.organizations.contains_key(&norm) && seen.insert(norm) {
+                missing.push(name.trim().to_string());
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let ids = bulk::create_organizations(tx, ctx, missing.clone()).await?;
+        report.organizations_created += ids.len() as u64;
+        for (name, id) in missing.into_iter().zip(ids) {
+            self.organizations.insert(name.to_lowercase(), id);
+        }
+        Ok(())
+    }
+
     /// The owner of rows that name none: the importing user, or else the first admin.
-    pub async fn fallback_owner(&mut self, tx: &mut Tx, ctx: &Ctx) -> Result<Option<UserId>, ImportError> {
+    pub async fn fallback_owner(
+        &mut self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+    ) -> Result<Option<UserId>, ImportError> {
         if let Some(id) = ctx.actor.user_id {
             return Ok(Some(id));
         }

@@ -150,7 +150,13 @@ mod tests {
     #[test]
     fn dates_in_three_conventions() {
         let d = Date::new(2024, 3, 1).unwrap();
-        for text in ["2024-03-01", "03/01/2024", "01.03.2024", "2024-03-01 10:22:33", "2024-03-01T10:00:00Z"] {
+        for text in [
+            "2024-03-01",
+            "03/01/2024",
+            "01.03.2024",
+            "2024-03-01 10:22:33",
+            "2024-03-01T10:00:00Z",
+        ] {
             assert_eq!(date(text), Ok(d), "{text}");
         }
         assert_eq!(date("25/12/2024"), Ok(Date::new(2024, 12, 25).unwrap()));
@@ -165,13 +171,20 @@ mod tests {
             instant("2024-03-01 10:22:33", &berlin).unwrap().to_string(),
             "2024-03-01T09:22:33Z"
         );
-        assert_eq!(instant("2024-03-01", &TimeZone::UTC).unwrap().to_string(), "2024-03-01T00:00:00Z");
         assert_eq!(
-            instant("3/1/2024 1:05 PM", &TimeZone::UTC).unwrap().to_string(),
+            instant("2024-03-01", &TimeZone::UTC).unwrap().to_string(),
+            "2024-03-01T00:00:00Z"
+        );
+        assert_eq!(
+            instant("3/1/2024 1:05 PM", &TimeZone::UTC)
+                .unwrap()
+                .to_string(),
             "2024-03-01T13:05:00Z"
         );
         assert_eq!(
-            instant("2024-03-01T10:00:00+01:00", &TimeZone::UTC).unwrap().to_string(),
+            instant("2024-03-01T10:00:00+01:00", &TimeZone::UTC)
+                .unwrap()
+                .to_string(),
             "2024-03-01T09:00:00Z"
         );
     }
