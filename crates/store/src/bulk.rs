@@ -421,8 +421,6 @@ impl DealWriter {
         deals.flush(tx).await?;
         events.flush(tx).await?;
         spans.flush(tx).await?;
-            eprintln!("flush deals {t1:?} events {t2:?} spans {:?}", t.elapsed());
-        }
         Ok(())
     }
 
@@ -430,8 +428,6 @@ impl DealWriter {
     pub async fn finish(mut self, tx: &mut Tx) -> Result<u64> {
         if let Some(set_aside) = self.set_aside.take() {
             set_aside.restore(tx).await?;
-        }
-            eprintln!("indexes {:?}", t.elapsed());
         }
         let mut rows = Rows::new(
             "snapshot_deltas",
@@ -463,11 +459,7 @@ impl DealWriter {
             ]);
         }
         rows.flush(tx).await?;
-            eprintln!("deltas {:?}", t.elapsed());
-        }
         rollups::apply(tx, &self.rollup).await?;
-            eprintln!("rollups {:?}", t.elapsed());
-        }
         Ok(self.written)
     }
 }
