@@ -21,6 +21,8 @@ pub(crate) struct XlsxWriter {
     workbook: Workbook,
     name: &'static str,
     columns: Vec<&'static str>,
+    /// Rows per worksheet, the header included ([`SHEET_ROWS`] but in tests).
+    sheet_rows: u32,
     /// Index of the worksheet being written, and its next row.
     sheet: usize,
     next_row: u32,
@@ -37,6 +39,7 @@ impl XlsxWriter {
             workbook: Workbook::new(),
             name,
             columns: columns.to_vec(),
+            sheet_rows: SHEET_ROWS,
             sheet: 0,
             next_row: 0,
             rows: 0,
@@ -77,7 +80,7 @@ impl XlsxWriter {
 
 impl RecordWriter for XlsxWriter {
     fn row(&mut self, cells: &[Cell]) -> Result<(), ExportError> {
-        if self.next_row >= SHEET_ROWS {
+        if self.next_row >= self.sheet_rows {
             let number = self.workbook.worksheets().len() + 1;
             self.add_sheet(format!("{} {number}", self.name))?;
         }
@@ -138,5 +141,65 @@ impl RecordWriter for XlsxWriter {
 impl From<XlsxError> for ExportError {
     fn from(e: XlsxError) -> Self {
         ExportError::Xlsx(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+
+    use super::*;
+
+    fn read(finished: Finished) -> Xlsx<std::io::Cursor<Vec<u8>>> {
+        let Finished::File(mut file) = finished else {
+            panic!("an XLSX export ends in a file");
+        };
+        let mut bytes = vec![];
+        file.read_to_end(&mut bytes).unwrap();
+        open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap()
+    }
+
+    #[test]
+    fn a_full_worksheet_continues_on_the_next_under_the_same_header() {
+        let mut w = XlsxWriter::new("deals", &["id", "value"]).unwrap();
+        w.sheet_rows = 3;
+        for i in 0..5 {
+            w.row(&[
+                Cell::Text(format!("d{i}")),
+                Cell::Decimal(format!("{i}.50")),
+            ])
+            .unwrap();
+        }
+        let mut book = read(Box::new(w).finish().unwrap());
+        assert_eq!(book.sheet_names(), ["deals", "deals 2", "deals 3"]);
+        let mut ids = vec![];
+        for name in book.sheet_names() {
+            let range = book.worksheet_range(&name).unwrap();
+            let mut rows = range.rows();
+            assert_eq!(
+                rows.next().unwrap(),
+                [Data::String("id".into()), Data::String("value".into())]
+            );
+            for row in rows {
+                ids.push(row[0].to_string());
+                assert!(matches!(row[1], Data::Float(_)));
+            }
+        }
+        assert_eq!(ids, ["d0", "d1", "d2", "d3", "d4"]);
+    }
+
+    #[test]
+    fn a_cell_too_long_for_xlsx_is_refused_naming_where() {
+        let mut w = XlsxWriter::new("events", &["seq", "data"]).unwrap();
+        w.row(&[Cell::Int(1), Cell::Json("{}".into())]).unwrap();
+        let long = format!("\"{}\"", "x".repeat(CELL_CHARS));
+        let err = w.row(&[Cell::Int(2), Cell::Json(long)]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("record 2") && text.contains("`data`") && text.contains("csv or json"),
+            "{text}"
+        );
     }
 }
