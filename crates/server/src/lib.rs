@@ -32,6 +32,8 @@ pub struct ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    /// Import jobs started through the API, in memory (see [`api::ImportJobs`]).
+    pub imports: api::ImportJobs,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
         Self {
             store,
             config: Arc::new(config),
+            imports: api::ImportJobs::default(),
         }
     }
 }

@@ -4,15 +4,18 @@
 mod activities;
 mod deals;
 mod exports;
+mod imports;
 mod leads;
 mod parties;
 mod pipelines;
 mod reports;
 mod users;
 
+pub use imports::ImportJobs;
+
 use axum::Json;
 use axum::Router;
-use axum::extract::{OriginalUri, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
@@ -89,6 +92,13 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/attention", get(reports::attention))
         .route("/reports/sources", get(reports::sources))
         .route("/exports/{kind}", get(exports::export))
+        .route(
+            "/imports",
+            post(imports::create)
+                .layer(DefaultBodyLimit::max(imports::UPLOAD_LIMIT))
+                .get(imports::list),
+        )
+        .route("/imports/{id}", get(imports::show))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
