@@ -176,7 +176,7 @@ impl DealWriter {
         }
         // Loading into an empty deal table (a new installation's first import): the indexes
         // of the history tables are built once at the end instead of row by row.
-        let empty: Option<(i64,)> = on_conn!(tx, c => sqlx::query_as("SELECT 1 FROM deals LIMIT 1")
+        let empty: Option<(i64,)> = on_conn!(tx, c => sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM deals LIMIT 1")
             .fetch_optional(&mut *c)
             .await)?;
         let set_aside = match empty {
@@ -521,7 +521,7 @@ pub async fn deals_by_external_id(
 /// Whether any deal carries an external id (when none does, an import need not look any up).
 pub async fn any_external_deal(tx: &mut Tx) -> Result<bool> {
     let row: Option<(i64,)> = on_conn!(tx, c => sqlx::query_as(
-        "SELECT 1 FROM deals WHERE external_id IS NOT NULL LIMIT 1",
+        "SELECT CAST(1 AS BIGINT) FROM deals WHERE external_id IS NOT NULL LIMIT 1",
     )
     .fetch_optional(&mut *c)
     .await)?;

@@ -7,7 +7,7 @@ use throughline_core::deal::{Deal, NewDeal, check_reason};
 use throughline_core::event::EventKind;
 use throughline_core::lead::{Lead, LeadPatch, LeadStatus, NewLead, Qualify};
 use throughline_core::time::{from_ms, to_ms};
-use throughline_core::{LeadId, UserId};
+use throughline_core::{DealId, LeadId, UserId};
 
 use crate::db::{Tx, exec, on_conn};
 use crate::deals::{self, Origin, Page, check_cursor, page_limit, paginate};
@@ -347,6 +347,51 @@ pub async fn qualify(tx: &mut Tx, ctx: &Ctx, id: LeadId, q: Qualify) -> Result<(
     .await?;
     rollups::refresh_lead(tx, id, rollup_before).await?;
     Ok((next, deal))
+}
+
+/// Record that an imported lead was qualified, before the import, into an imported deal:
+/// the lead becomes qualified at `decided_at` and the deal remembers where it came from, as
+/// `qualify` would have left them.
+pub async fn link_imported(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    id: LeadId,
+    deal_id: DealId,
+    decided_at: Timestamp,
+) -> Result<Lead> {
+    let before = require(tx, ctx, id).await?;
+    if before.status != LeadStatus::Open {
+        return Err(StoreError::conflict(
+            Some("status"),
+            format!("the lead is already {}", before.status),
+        ));
+    }
+    deals::require(tx, ctx, deal_id).await?;
+    let lead_rollup = rollups::of_lead(tx, id).await?;
+    let deal_rollup = rollups::of_deal(tx, deal_id).await?;
+    let at = Ctx::new(ctx.actor, decided_at.max(before.created_at));
+    let mut next = bumped(&before, &at);
+    next.status = LeadStatus::Qualified;
+    next.deal_id = Some(deal_id);
+    next.decided_at = Some(next.updated_at);
+    write(tx, &next).await?;
+    exec!(tx, c => sqlx::query("UPDATE deals SET lead_id = $1 WHERE id = $2")
+        .bind(id.to_string())
+        .bind(deal_id.to_string())
+        .execute(&mut *c)
+        .await)?;
+    append(
+        tx,
+        &at,
+        at.at_ms(),
+        EventKind::LeadQualified,
+        &id.to_string(),
+        &json!({ "deal_id": deal_id, "imported": true }),
+    )
+    .await?;
+    rollups::refresh_lead(tx, id, lead_rollup).await?;
+    rollups::refresh_deal(tx, deal_id, deal_rollup).await?;
+    Ok(next)
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

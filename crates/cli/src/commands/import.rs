@@ -105,9 +105,15 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         partial: args.partial,
     };
     let started = std::time::Instant::now();
-    let report = import::run(&session.store, session.ctx(), &args.file, &options, &progress)
-        .await
-        .with_context(|| format!("cannot import {}", args.file.display()))?;
+    let report = import::run(
+        &session.store,
+        session.ctx(),
+        &args.file,
+        &options,
+        &progress,
+    )
+    .await
+    .with_context(|| format!("cannot import {}", args.file.display()))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     if args.json {

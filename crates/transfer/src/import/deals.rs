@@ -541,7 +541,6 @@ pub(crate) async fn import(
                 &ctx,
                 &mut writer,
                 &mut resolver,
-                &converter,
                 std::mem::take(&mut batch),
                 lookup_existing,
                 report,
@@ -556,7 +555,6 @@ pub(crate) async fn import(
         &ctx,
         &mut writer,
         &mut resolver,
-        &converter,
         batch,
         lookup_existing,
         report,
@@ -573,7 +571,6 @@ async fn write_batch(
     ctx: &Ctx,
     writer: &mut DealWriter,
     resolver: &mut Resolver,
-    converter: &Converter<'_>,
     batch: Vec<(u64, Parsed)>,
     lookup_existing: bool,
     report: &mut ImportReport,
@@ -596,20 +593,10 @@ async fn write_batch(
             report,
         )
         .await?;
-    for (line, mut parsed) in batch {
+    for (_line, mut parsed) in batch {
         let owner = match &parsed.owner {
             Some(key) => resolver.owner(tx, ctx, key, report).await?,
-            None => match resolver.fallback_owner(tx, ctx).await? {
-                Some(id) => id,
-                None => {
-                    report.rejected.push(Rejection {
-                        line,
-                        column: converter.cols.column("owner"),
-                        reason: "no owner, and no user to own it".into(),
-                    });
-                    continue;
-                }
-            },
+            None => resolver.fallback_owner(tx, ctx, report).await?,
         };
         parsed.deal.owner_id = owner;
         if let Some(org) = &parsed.organization {

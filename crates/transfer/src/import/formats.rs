@@ -10,7 +10,7 @@ pub fn detect(kind: Kind, headers: &[String]) -> Option<Mapping> {
     let has = |h: &str| Table::column(headers, h).is_some();
     match kind {
         Kind::Deals if has("stage_history") && has("owner_email") && has("title") => {
-            Some(native(headers))
+            Some(native(kind, headers))
         }
         Kind::Deals if has("Deal - Title") || (has("Title") && has("Deal created")) => {
             Some(pipedrive(headers))
@@ -22,7 +22,7 @@ pub fn detect(kind: Kind, headers: &[String]) -> Option<Mapping> {
         Kind::Leads | Kind::People | Kind::Organizations | Kind::Activities
             if has("id") && has("created_at") && (has("owner_email") || has("name")) =>
         {
-            Some(native(headers))
+            Some(native(kind, headers))
         }
         _ => None,
     }
@@ -46,7 +46,7 @@ fn outcomes(pairs: &[(&str, Outcome)]) -> std::collections::BTreeMap<String, Out
 }
 
 /// Throughline's own export: the columns carry the field names.
-fn native(headers: &[String]) -> Mapping {
+fn native(kind: Kind, headers: &[String]) -> Mapping {
     let mut m = Mapping {
         format: Some("throughline".into()),
         external_prefix: Some("throughline".into()),
@@ -56,7 +56,10 @@ fn native(headers: &[String]) -> Mapping {
         let field = match h.as_str() {
             "id" => "external_id",
             "owner_email" => "owner",
+            "deal_id" if matches!(kind, Kind::Leads | Kind::Activities) => "deal",
+            "decided_at" if kind == Kind::Leads => "decided_at",
             "owner_name" | "deal_id" | "decided_at" | "deal_title" | "lead_id" => continue,
+            "closed_at" | "cycle_started_at" | "stage_history" if kind != Kind::Deals => continue,
             other => other,
         };
         m.fields.insert(field.to_string(), h.clone());

@@ -113,6 +113,8 @@ pub fn known_fields(kind: super::Kind) -> &'static [&'static str] {
             "lost_reason",
             "external_id",
             "stage_history",
+            "cycle_started_at",
+            "custom",
         ],
         Kind::Leads => &[
             "title",
@@ -128,6 +130,9 @@ pub fn known_fields(kind: super::Kind) -> &'static [&'static str] {
             "created_at",
             "disqualify_reason",
             "external_id",
+            "deal",
+            "decided_at",
+            "custom",
         ],
         Kind::People => &[
             "name",
@@ -136,8 +141,9 @@ pub fn known_fields(kind: super::Kind) -> &'static [&'static str] {
             "organization",
             "owner",
             "external_id",
+            "created_at",
         ],
-        Kind::Organizations => &["name", "domain", "owner", "external_id"],
+        Kind::Organizations => &["name", "domain", "owner", "external_id", "created_at"],
         Kind::Activities => &[
             "kind",
             "subject",

@@ -68,20 +68,6 @@ pub(crate) fn survey(path: &Path, kind: Kind, mapping: &Mapping) -> Result<Plan,
     let cols = Columns::new(mapping, &table.headers);
     let mut plan = Plan::default();
     let fallback = default_pipeline(mapping);
-    if kind == Kind::Deals {
-        // Stages named by the mapping and the stage-date columns come first, in that order.
-        let p = plan.pipeline(&fallback);
-        for s in &mapping.stages {
-            add_stage(p, s);
-        }
-        for (stage, pipeline, _) in &cols.stage_dates {
-            if mapping.outcome_of(stage).is_some() {
-                continue;
-            }
-            let p = plan.pipeline(pipeline.as_deref().unwrap_or(&fallback));
-            add_stage(p, stage);
-        }
-    }
     for row in table.rows() {
         let row = match row {
             Ok(row) => row,
@@ -115,11 +101,39 @@ pub(crate) fn survey(path: &Path, kind: Kind, mapping: &Mapping) -> Result<Plan,
                 e.1 += 1;
             }
         }
+        for (stage, sd_pipeline, i) in &cols.stage_dates {
+            let here = sd_pipeline
+                .as_deref()
+                .is_none_or(|sp| sp.eq_ignore_ascii_case(&pipeline));
+            if here && cols.at(&row, *i).is_some() && mapping.outcome_of(stage).is_none() {
+                add_stage(p, stage);
+            }
+        }
         if let Some(history) = cols.get(&row, "stage_history") {
             for entry in super::deals::parse_history(history).unwrap_or_default() {
                 add_stage(p, &entry.0);
             }
         }
+    }
+    // The order: the mapping's stages, then those of the stage-date columns (HubSpot's are
+    // in pipeline order), then the rest as the rows first named them.
+    for p in &mut plan.pipelines {
+        let mut preferred: Vec<String> = mapping.stages.clone();
+        for (stage, sd_pipeline, _) in &cols.stage_dates {
+            let here = sd_pipeline
+                .as_deref()
+                .is_none_or(|sp| sp.eq_ignore_ascii_case(&p.name));
+            if here && mapping.outcome_of(stage).is_none() {
+                preferred.push(stage.clone());
+            }
+        }
+        let mut ordered: Vec<String> = vec![];
+        for s in preferred.iter().chain(p.stages.iter()) {
+            if !ordered.iter().any(|o| o.eq_ignore_ascii_case(s)) {
+                ordered.push(s.clone());
+            }
+        }
+        p.stages = ordered;
     }
     // Salesforce-like files order their stages by win probability.
     for p in &mut plan.pipelines {

@@ -3,7 +3,7 @@
 //! deal history), at the instants the file gives.
 
 use jiff::Timestamp;
-use throughline_core::activity::{ActivityKind, NewActivity};
+use throughline_core::activity::{ActivityKind, ActivityPatch, NewActivity};
 use throughline_core::deal::CustomFields;
 use throughline_core::lead::NewLead;
 use throughline_core::party::{OrganizationInput, PersonInput};
@@ -161,12 +161,24 @@ pub(crate) async fn import(
             }),
         }
         done += 1;
-        if done % 1_000 == 0 {
+        if done.is_multiple_of(1_000) {
             progress.advance(1_000);
         }
     }
     progress.advance(done % 1_000);
     Ok(())
+}
+
+/// A deal by the id an import gave it (as the source named it, or as a Throughline export
+/// did), or by its id here.
+async fn deal_by_key(tx: &mut Tx, key: &str) -> Result<Option<DealId>, ImportError> {
+    let found = match find_external(tx, ExternalTable::Deals, key).await? {
+        Some(id) => Some(id),
+        None => find_external(tx, ExternalTable::Deals, &format!("throughline:{key}")).await?,
+    };
+    Ok(found
+        .and_then(|id| id.parse::<DealId>().ok())
+        .or_else(|| key.parse::<DealId>().ok()))
 }
 
 fn unreachable_deals() -> RowResult<String> {
@@ -182,7 +194,7 @@ async fn owner_of(
 ) -> Result<Option<throughline_core::UserId>, ImportError> {
     match c.cols.get(row, "owner") {
         Some(key) => Ok(Some(resolver.owner(tx, &c.ctx, key, report).await?)),
-        None => resolver.fallback_owner(tx, &c.ctx).await,
+        None => Ok(Some(resolver.fallback_owner(tx, &c.ctx, report).await?)),
     }
 }
 
@@ -262,7 +274,11 @@ async fn lead(
             report,
         )
         .await?;
-    let owner = owner_of(tx, c, resolver, row, report).await?;
+    // A lead may be nobody's yet: only an owner the file names is set.
+    let owner = match c.cols.get(row, "owner") {
+        Some(key) => Some(resolver.owner(tx, &c.ctx, key, report).await?),
+        None => None,
+    };
     let new = NewLead {
         title,
         owner_id: owner,
@@ -278,13 +294,34 @@ async fn lead(
         Ok(lead) => lead,
         Err(e) => return Ok(Err(row_refusal(&c.cols, e)?)),
     };
+    if status.as_deref() == Some("qualified")
+        && let Some(key) = c.cols.get(row, "deal")
+    {
+        let Some(deal) = deal_by_key(tx, key).await? else {
+            return Ok(Err((
+                c.cols.column("deal"),
+                format!("no deal `{key}` (import the deals first)"),
+            )));
+        };
+        let decided = match c.instant(row, "decided_at") {
+            Ok(t) => t.unwrap_or(at.at),
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = leads::link_imported(tx, &at, created.id, deal, decided).await {
+            return Ok(Err(row_refusal(&c.cols, e)?));
+        }
+    }
     if disqualified {
         let reason = c
             .text(row, "disqualify_reason")
             .unwrap_or_else(|| "Disqualified before the import".into());
+        let decided = match c.instant(row, "decided_at") {
+            Ok(t) => t.unwrap_or(at.at).max(at.at),
+            Err(e) => return Ok(Err(e)),
+        };
         if let Err(e) = leads::disqualify(
             tx,
-            &at,
+            &Ctx::new(at.actor, decided),
             created.id,
             Disqualify {
                 reason,
@@ -423,23 +460,12 @@ async fn activity(
         c.cols.get(row, "done").map(str::to_lowercase).as_deref(),
         Some("true" | "yes" | "1" | "done")
     );
-    // A deal by the id it was exported or imported with, or by its id here.
     let deal_id = match c.cols.get(row, "deal") {
         None => None,
-        Some(key) => {
-            let found = match find_external(tx, ExternalTable::Deals, key).await? {
-                Some(id) => Some(id),
-                None => {
-                    find_external(tx, ExternalTable::Deals, &format!("throughline:{key}")).await?
-                }
-            };
-            match found.or_else(|| key.parse::<DealId>().ok().map(|d| d.to_string())) {
-                Some(id) => id.parse::<DealId>().ok(),
-                None => {
-                    return Ok(Err((c.cols.column("deal"), format!("no deal `{key}`"))));
-                }
-            }
-        }
+        Some(key) => match deal_by_key(tx, key).await? {
+            Some(id) => Some(id),
+            None => return Ok(Err((c.cols.column("deal"), format!("no deal `{key}`")))),
+        },
     };
     let organization = match c.cols.get(row, "organization") {
         Some(org) => Some(resolver.organization(tx, &at, org, report).await?),
@@ -469,8 +495,29 @@ async fn activity(
         note: c.text(row, "note"),
         done,
     };
-    match activities::create(tx, &at, new).await {
-        Ok(a) => Ok(Ok(a.id.to_string())),
-        Err(e) => Ok(Err(row_refusal(&c.cols, e)?)),
+    // Done at a known instant: created open, then done then, as it happened.
+    let done_at = match c.instant(row, "done_at") {
+        Ok(t) => t.filter(|_| done),
+        Err(e) => return Ok(Err(e)),
+    };
+    let new = NewActivity {
+        done: done && done_at.is_none(),
+        ..new
+    };
+    let created = match activities::create(tx, &at, new).await {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(row_refusal(&c.cols, e)?)),
+    };
+    if let Some(done_at) = done_at {
+        let patch = ActivityPatch {
+            version: created.version,
+            done: Some(true),
+            ..ActivityPatch::default()
+        };
+        let when = Ctx::new(at.actor, done_at.max(at.at));
+        if let Err(e) = activities::update(tx, &when, created.id, patch).await {
+            return Ok(Err(row_refusal(&c.cols, e)?));
+        }
     }
+    Ok(Ok(created.id.to_string()))
 }

@@ -72,23 +72,34 @@ impl Resolver {
         Ok(())
     }
 
-    /// The owner of rows that name none: the importing user, or else the first admin.
+    /// The owner of rows that name none: the importing user, or else the first admin, or
+    /// on an installation without users one created to hold them until they are assigned.
     pub async fn fallback_owner(
         &mut self,
         tx: &mut Tx,
         ctx: &Ctx,
-    ) -> Result<Option<UserId>, ImportError> {
+        report: &mut ImportReport,
+    ) -> Result<UserId, ImportError> {
         if let Some(id) = ctx.actor.user_id {
-            return Ok(Some(id));
+            return Ok(id);
         }
-        if self.fallback_owner.is_none() {
-            self.fallback_owner = users::list(tx)
-                .await?
-                .into_iter()
-                .find(|u| u.role == Role::Admin && u.active)
-                .map(|u| u.id);
+        if let Some(id) = self.fallback_owner {
+            return Ok(id);
         }
-        Ok(self.fallback_owner)
+        let admin = users::list(tx)
+            .await?
+            .into_iter()
+            .find(|u| u.role == Role::Admin && u.active)
+            .map(|u| u.id);
+        let id = match admin {
+            Some(id) => id,
+            None => {
+                self.owner(tx, ctx, "imported@imported.invalid", report)
+                    .await?
+            }
+        };
+        self.fallback_owner = Some(id);
+        Ok(id)
     }
 
     /// The user an owner cell names (e-mail or name), created when unknown.
