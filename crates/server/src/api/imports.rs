@@ -675,3 +675,57 @@ pub async fn show(
 pub async fn list(State(state): State<AppState>, auth: Auth) -> Json<serde_json::Value> {
     Json(json!({ "items": state.imports.list(&auth) }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_last_finished_jobs_are_kept() {
+        let jobs = ImportJobs::default();
+        let user = UserId::new();
+        let running = jobs.add(user, Kind::Deals, Arc::default());
+        jobs.set_running(&running.id);
+        let mut finished = vec![];
+        for _ in 0..KEEP_FINISHED + 5 {
+            let job = jobs.add(user, Kind::Leads, Arc::default());
+            jobs.finish(&job.id, JobState::Failed("no".into()));
+            finished.push(job.id);
+        }
+        let kept = jobs.lock();
+        assert_eq!(kept.by_id.len(), KEEP_FINISHED + 1);
+        assert!(kept.by_id.contains_key(&running.id), "a running job stays");
+        assert!(!kept.by_id.contains_key(&finished[4]), "the oldest go");
+        assert!(kept.by_id.contains_key(&finished[5]));
+        assert_eq!(kept.finished.len(), KEEP_FINISHED);
+    }
+
+    #[test]
+    fn progress_is_counted() {
+        let job = Job {
+            id: "j".into(),
+            started_by: UserId::new(),
+            kind: Kind::Deals,
+            state: JobState::Running,
+            progress: Arc::new(Counter::default()),
+            created_at: Timestamp::now(),
+            finished_at: None,
+        };
+        assert_eq!(job.view().rows_total, None, "not counted yet");
+        job.progress.total(10);
+        job.progress.advance(4);
+        job.progress.advance(3);
+        let view = job.view();
+        assert_eq!((view.rows_total, view.rows_done), (Some(10), 7));
+        assert_eq!(view.status, "running");
+    }
+
+    #[test]
+    fn the_temporary_file_keeps_a_plain_extension() {
+        assert_eq!(extension(Some("Deals export.XLSX")), ".xlsx");
+        assert_eq!(extension(Some("deals.csv")), ".csv");
+        assert_eq!(extension(Some("../../etc/passwd")), ".upload");
+        assert_eq!(extension(Some("x.c$v")), ".upload");
+        assert_eq!(extension(None), ".upload");
+    }
+}
