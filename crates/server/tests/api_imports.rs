@@ -472,6 +472,27 @@ async fn refusals_name_the_part(app: &App) {
     assert_eq!(list["items"][0]["value"], 1000);
     assert_eq!(list["items"][0]["currency"], "USD");
 
+    // Uploads are not held to the 2 MiB limit of JSON bodies.
+    let big = format!(
+        "{}\n{}\n",
+        "Name,Notes",
+        format!("Big one,{}", "x".repeat(3 * 1024 * 1024))
+    );
+    let job = import(
+        app,
+        &admin,
+        &[
+            Part::Text("kind", "deals"),
+            Part::Text("map", "title=Name"),
+            Part::Text("pipeline", "Inbound"),
+            Part::Text("dry_run", "true"),
+            Part::File("big.csv", big.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["report"]["rows"], 1, "{job}");
+
     // Not multipart, no token.
     app.send(
         Method::POST,
