@@ -473,11 +473,7 @@ async fn refusals_name_the_part(app: &App) {
     assert_eq!(list["items"][0]["currency"], "USD");
 
     // Uploads are not held to the 2 MiB limit of JSON bodies.
-    let big = format!(
-        "{}\n{}\n",
-        "Name,Notes",
-        format!("Big one,{}", "x".repeat(3 * 1024 * 1024))
-    );
+    let big = format!("Name,Notes\nBig one,{}\n", "x".repeat(3 * 1024 * 1024));
     let job = import(
         app,
         &admin,
