@@ -376,7 +376,10 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
         "ON CONFLICT (pipeline_id, day, stage_id, owner_id, source, campaign) DO UPDATE SET
            entries = report_funnel_full.entries + excluded.entries, progressed = report_funnel_full.progressed + excluded.progressed",
     );
-    for (k, v) in &diff.funnel {
+    // In key order: each row lands next to the previous one in the table's B-tree.
+    let mut funnel: Vec<_> = diff.funnel.iter().collect();
+    funnel.sort_unstable_by_key(|(k, _)| (k.pipeline_id, k.day, k.stage_id, k.owner_id));
+    for (k, v) in funnel {
         let o = by_owner
             .entry((k.pipeline_id, k.day, k.stage_id, k.owner_id))
             .or_default();
@@ -407,6 +410,8 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
         "ON CONFLICT (pipeline_id, day, stage_id, owner_id) DO UPDATE SET
            entries = report_funnel_owner.entries + excluded.entries, progressed = report_funnel_owner.progressed + excluded.progressed",
     );
+    let mut by_owner: Vec<_> = by_owner.into_iter().collect();
+    by_owner.sort_unstable_by_key(|(k, _)| *k);
     for ((p, day, stage, owner), v) in by_owner {
         owner_rows.push([
             p.to_string().into(),

@@ -189,8 +189,9 @@ fn sqlite_insert(
         for row in values.chunks(width) {
             for (i, v) in row.iter().enumerate() {
                 let col = (i + 1) as c_int;
-                // SAFETY: `stmt` is a valid prepared statement; text is bound as TRANSIENT so
-                // SQLite copies it before the Rust string can go away.
+                // SAFETY: `stmt` is a valid prepared statement; text is bound as STATIC: SQLite
+                // reads it until the statement is stepped and reset below, while `values`
+                // (which owns it) outlives the whole loop.
                 let rc = unsafe {
                     match v {
                         Val::Int(Some(n)) => ffi::sqlite3_bind_int64(stmt, col, *n),
@@ -200,14 +201,14 @@ fn sqlite_insert(
                             col,
                             s.as_ptr().cast(),
                             s.len() as c_int,
-                            ffi::SQLITE_TRANSIENT(),
+                            ffi::SQLITE_STATIC(),
                         ),
                         Val::Shared(s) => ffi::sqlite3_bind_text(
                             stmt,
                             col,
                             s.as_ptr().cast(),
                             s.len() as c_int,
-                            ffi::SQLITE_TRANSIENT(),
+                            ffi::SQLITE_STATIC(),
                         ),
                         Val::Int(None) | Val::Text(None) => ffi::sqlite3_bind_null(stmt, col),
                     }

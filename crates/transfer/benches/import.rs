@@ -164,6 +164,12 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn main() {
+    if let Ok(filter) = std::env::var("THROUGHLINE_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     // `cargo test --benches` runs this with --test-less flags; keep that quick.
     let smoke = !std::env::args().any(|a| a == "--bench");
     let rows: u64 = std::env::var("THROUGHLINE_BENCH_IMPORT_ROWS")

@@ -138,9 +138,9 @@ async fn prepare_pipelines(
     Ok(out)
 }
 
-struct Converter<'a> {
+struct Converter {
     cols: Columns,
-    mapping: &'a Mapping,
+    mapping: Mapping,
     pipelines: HashMap<String, PipelineInfo>,
     fallback_pipeline: String,
     tz: TimeZone,
@@ -158,7 +158,7 @@ struct Parsed {
     person_email: Option<String>,
 }
 
-impl Converter<'_> {
+impl Converter {
     fn instant(&self, row: &Row, field: &str) -> Result<Option<Timestamp>, Refusal> {
         match self.cols.get(row, field) {
             None => Ok(None),
@@ -491,7 +491,7 @@ pub(crate) async fn import(
     let pipelines = prepare_pipelines(tx, &ctx, mapping, plan, report).await?;
     let converter = Converter {
         cols: Columns::new(mapping, &table.headers),
-        mapping,
+        mapping: mapping.clone(),
         pipelines,
         fallback_pipeline: default_pipeline(mapping),
         tz: settings::time_zone(tx).await?,
@@ -500,13 +500,49 @@ pub(crate) async fn import(
     let mut resolver = Resolver::default();
     let mut writer = DealWriter::begin(tx, ctx).await?;
     let lookup_existing = any_external_deal(tx).await?;
-    let mut batch: Vec<(u64, Parsed)> = Vec::with_capacity(BATCH);
+
+    // Reading and converting rows runs on its own thread, a few batches ahead of the writing.
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Converted>(4);
+    let reader = tokio::task::spawn_blocking(move || convert_rows(converter, table, sender));
+    while let Some(converted) = batches.recv().await {
+        report.rejected.extend(converted.rejected);
+        let n = converted.parsed.len() as u64;
+        write_batch(
+            tx,
+            &ctx,
+            &mut writer,
+            &mut resolver,
+            converted.parsed,
+            lookup_existing,
+            report,
+        )
+        .await?;
+        progress.advance(n);
+    }
+    reader
+        .await
+        .map_err(|e| ImportError::Format(format!("reading the file stopped: {e}")))?;
+    writer.finish(tx).await?;
+    Ok(())
+}
+
+/// A batch of converted rows and the rows refused on the way.
+struct Converted {
+    parsed: Vec<(u64, Parsed)>,
+    rejected: Vec<Rejection>,
+}
+
+fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::Sender<Converted>) {
     let mut seen_external: HashMap<String, u64> = HashMap::new();
+    let mut out = Converted {
+        parsed: Vec::with_capacity(BATCH),
+        rejected: vec![],
+    };
     for row in table.rows() {
         let row = match row {
             Ok(row) => row,
             Err(e) => {
-                report.rejected.push(Rejection {
+                out.rejected.push(Rejection {
                     line: 0,
                     column: None,
                     reason: e.to_string(),
@@ -515,54 +551,39 @@ pub(crate) async fn import(
             }
         };
         match converter.convert(&row) {
-            Ok(parsed) => {
-                if let Some(ext) = &parsed.external_id
-                    && let Some(first) = seen_external.insert(ext.clone(), row.line)
-                {
-                    report.rejected.push(Rejection {
-                        line: row.line,
-                        column: converter.cols.column("external_id"),
-                        reason: format!("the same id as line {first}"),
-                    });
-                    continue;
-                }
-                batch.push((row.line, parsed));
-            }
-            Err(r) => report.rejected.push(Rejection {
+            Ok(parsed) => match parsed
+                .external_id
+                .as_ref()
+                .and_then(|ext| seen_external.insert(ext.clone(), row.line))
+            {
+                Some(first) => out.rejected.push(Rejection {
+                    line: row.line,
+                    column: converter.cols.column("external_id"),
+                    reason: format!("the same id as line {first}"),
+                }),
+                None => out.parsed.push((row.line, parsed)),
+            },
+            Err(r) => out.rejected.push(Rejection {
                 line: row.line,
                 column: r.column,
                 reason: r.reason,
             }),
         }
-        if batch.len() >= BATCH {
-            let n = batch.len() as u64;
-            write_batch(
-                tx,
-                &ctx,
-                &mut writer,
-                &mut resolver,
-                std::mem::take(&mut batch),
-                lookup_existing,
-                report,
-            )
-            .await?;
-            progress.advance(n);
+        if out.parsed.len() >= BATCH {
+            let full = std::mem::replace(
+                &mut out,
+                Converted {
+                    parsed: Vec::with_capacity(BATCH),
+                    rejected: vec![],
+                },
+            );
+            if sender.blocking_send(full).is_err() {
+                // The writer stopped (an error it reports itself).
+                return;
+            }
         }
     }
-    let n = batch.len() as u64;
-    write_batch(
-        tx,
-        &ctx,
-        &mut writer,
-        &mut resolver,
-        batch,
-        lookup_existing,
-        report,
-    )
-    .await?;
-    progress.advance(n);
-    writer.finish(tx).await?;
-    Ok(())
+    let _ = sender.blocking_send(out);
 }
 
 #[allow(clippy::too_many_arguments)]

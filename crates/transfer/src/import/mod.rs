@@ -190,7 +190,9 @@ pub async fn run(
         dry_run: options.dry_run,
         ..ImportReport::default()
     };
+    let started = std::time::Instant::now();
     let plan = plan::survey(path, options.kind, &mapping)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "import: file surveyed");
     report.rows = plan.rows;
     progress.total(plan.rows);
 
@@ -202,6 +204,7 @@ pub async fn run(
         }
         kind => records::import(&mut tx, ctx, kind, table, &mapping, &mut report, progress).await?,
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "import: rows written");
     report.rejected.sort_by_key(|r| r.line);
     let refused = !report.rejected.is_empty() && !options.partial;
     if options.dry_run || refused {
@@ -209,6 +212,7 @@ pub async fn run(
         drop(tx);
     } else {
         tx.commit().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
         report.committed = true;
     }
     Ok(report)
