@@ -5,6 +5,10 @@
 #[path = "../../store/tests/support/mod.rs"]
 mod support;
 
+mod common;
+
+use common::shared_data;
+
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -605,14 +609,6 @@ async fn files_nothing_maps_are_refused_with_the_way_out() {
 }
 
 // ---- the real data sets in ../shared/data ----
-
-fn shared_data(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    assert!(path.exists(), "the data set {} is missing", path.display());
-    path
-}
 
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap();

@@ -25,7 +25,7 @@
 //! The data directory is required: a missing copy fails the test rather than skipping it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jiff::Timestamp;
 use jiff::civil::date;
@@ -36,10 +36,7 @@ use throughline_store::reports::{self, FlowRequest, Grouping, ReportFilter};
 use throughline_store::{Ctx, Store, pipelines, settings, snapshot};
 use throughline_transfer::import::{self, ImportOptions, Kind, Mapping, Silent};
 
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/maven-crm-sales-opportunities/sales_pipeline.csv"
-);
+mod common;
 const MAPPING: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../mappings/maven-sales-pipeline.toml"
@@ -181,7 +178,7 @@ fn close(label: &str, product: Option<f64>, expected: f64, tolerance: f64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maven_figures_match_the_csv() {
-    let data = PathBuf::from(DATA);
+    let data = common::shared_data("maven-crm-sales-opportunities/sales_pipeline.csv");
     assert!(
         data.is_file(),
         "the Maven data set is missing at {} (expected /work/shared/data/maven-crm-sales-opportunities/); \
