@@ -152,6 +152,8 @@ struct Parsed {
     deal: Deal,
     entries: Vec<(StageId, Timestamp)>,
     external_id: Option<String>,
+    /// The id was made from the row's content, not read from the file.
+    derived_id: bool,
     owner: Option<String>,
     organization: Option<String>,
     person: Option<String>,
@@ -403,16 +405,19 @@ impl Converter {
                 Some(prefix) => format!("{prefix}:{id}"),
                 None => id.to_string(),
             }),
-            // Report exports without an id: the row's identity is its name, account and
-            // creation, which a re-export repeats.
-            None if self.mapping.format.as_deref() == Some("salesforce") => Some(format!(
-                "salesforce:{}|{}|{}",
+            // A file without ids (a report export, a spreadsheet): the row's identity is its
+            // title, organization, creation and pipeline, which running the same file again
+            // repeats; rows alike in all four are told apart by their order in the file.
+            None => Some(format!(
+                "{}:{}|{}|{}|{}",
+                self.mapping.external_prefix.as_deref().unwrap_or("row"),
                 title,
                 self.cols.get(row, "organization").unwrap_or(""),
-                self.cols.get(row, "created_at").unwrap_or("")
+                self.cols.get(row, "created_at").unwrap_or(""),
+                pipeline_name,
             )),
-            None => None,
         };
+        let derived_id = self.cols.get(row, "external_id").is_none();
         let (status, lost_reason) = match outcome {
             Outcome::Open => (DealStatus::Open, None),
             Outcome::Won => (DealStatus::Won, None),
@@ -467,6 +472,7 @@ impl Converter {
             deal,
             entries,
             external_id,
+            derived_id,
             owner: self.cols.get(row, "owner").map(str::to_string),
             organization,
             person: self.cols.get(row, "person").map(str::to_string),
@@ -533,7 +539,7 @@ struct Converted {
 }
 
 fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::Sender<Converted>) {
-    let mut seen_external: HashMap<String, u64> = HashMap::new();
+    let mut seen_external: HashMap<String, Vec<u64>> = HashMap::new();
     let mut out = Converted {
         parsed: Vec::with_capacity(BATCH),
         rejected: vec![],
@@ -551,18 +557,26 @@ fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::S
             }
         };
         match converter.convert(&row) {
-            Ok(parsed) => match parsed
-                .external_id
-                .as_ref()
-                .and_then(|ext| seen_external.insert(ext.clone(), row.line))
-            {
-                Some(first) => out.rejected.push(Rejection {
-                    line: row.line,
-                    column: converter.cols.column("external_id"),
-                    reason: format!("the same id as line {first}"),
-                }),
-                None => out.parsed.push((row.line, parsed)),
-            },
+            Ok(mut parsed) => {
+                let Some(ext) = parsed.external_id.clone() else {
+                    out.parsed.push((row.line, parsed));
+                    continue;
+                };
+                let repeats = seen_external.entry(ext.clone()).or_default();
+                repeats.push(row.line);
+                match (repeats.len(), parsed.derived_id) {
+                    (1, _) => out.parsed.push((row.line, parsed)),
+                    (n, true) => {
+                        parsed.external_id = Some(format!("{ext}#{n}"));
+                        out.parsed.push((row.line, parsed));
+                    }
+                    (_, false) => out.rejected.push(Rejection {
+                        line: row.line,
+                        column: converter.cols.column("external_id"),
+                        reason: format!("the same id as line {}", repeats[0]),
+                    }),
+                }
+            }
             Err(r) => out.rejected.push(Rejection {
                 line: row.line,
                 column: r.column,

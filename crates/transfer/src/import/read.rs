@@ -3,9 +3,11 @@
 //! an XLSX sheet is read whole by the spreadsheet library, which bounds it by Excel's own
 //! limit of a million rows.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use calamine::{Data, Reader};
 
@@ -80,7 +82,13 @@ pub fn csv_table<R: Read + Send + 'static>(
         ));
     }
     let delimiter = sniff_delimiter(&head);
-    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(head).chain(rest));
+    let newlines = Arc::new(Mutex::new(VecDeque::new()));
+    let counted = LineCounter {
+        inner: Cursor::new(head).chain(rest),
+        offset: 0,
+        newlines: newlines.clone(),
+    };
+    let reader = BufReader::with_capacity(256 * 1024, counted);
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -96,17 +104,38 @@ pub fn csv_table<R: Read + Send + 'static>(
         return Err(ImportError::Format("the file has no header row".into()));
     }
     let mut record = csv::StringRecord::new();
+    // The csv reader's own line numbers skip blank lines and miscount CRLF files: lines are
+    // counted from the bytes instead, up to where each record starts.
+    let mut lines_before = 0u64;
+    let mut line_of = move |byte: u64| {
+        if let Ok(mut queue) = newlines.lock() {
+            // Line ends before the record's position, then the run of line ends (blank lines,
+            // the rest of a CRLF) the position may point into.
+            let mut next = byte;
+            while let Some(&(at, newline)) = queue.front() {
+                if at >= byte && at != next {
+                    break;
+                }
+                if at >= byte {
+                    next += 1;
+                }
+                queue.pop_front();
+                lines_before += u64::from(newline);
+            }
+        }
+        lines_before + 1
+    };
     let rows = std::iter::from_fn(move || match csv.read_record(&mut record) {
         Ok(false) => None,
         Ok(true) => {
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
             Some(Ok(Row {
                 line,
                 cells: record.iter().map(|c| c.trim().to_string()).collect(),
             }))
         }
         Err(e) => {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            let line = e.position().map(|p| line_of(p.byte())).unwrap_or(0);
             Some(Err(ImportError::Format(format!("line {line}: {e}"))))
         }
     });
@@ -116,6 +145,29 @@ pub fn csv_table<R: Read + Send + 'static>(
         headers,
         rows: Box::new(rows),
     })
+}
+
+/// A reader that notes the offset of every newline it passes on.
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    /// Offsets of carriage returns and line feeds, and whether each is a line feed.
+    newlines: Arc<Mutex<VecDeque<(u64, bool)>>>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut queue) = self.newlines.lock() {
+            for (i, b) in buf[..n].iter().enumerate() {
+                if *b == b'\n' || *b == b'\r' {
+                    queue.push_back((self.offset + i as u64, *b == b'\n'));
+                }
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// The length of `bytes` up to the last complete UTF-8 character (the sample may end inside one).
@@ -225,10 +277,12 @@ mod tests {
         let (h, rows) =
             table(b"\xEF\xBB\xBFname,note\r\n\"Acme, Inc\",\"said \"\"hi\"\"\"\r\n\r\nB,x\r\n");
         assert_eq!(h, ["name", "note"]);
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 2, "{rows:?}");
         assert_eq!(rows[0].cells, ["Acme, Inc", "said \"hi\""]);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].line, 4);
+        let (_, lf) = table(b"a,b\n1,2\n\n\n3,4\n\"multi\nline\",5\n6,7");
+        assert_eq!(lf.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 5, 6, 8]);
     }
 
     #[test]
