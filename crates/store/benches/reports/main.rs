@@ -690,6 +690,10 @@ fn main() {
         generate::dry_run(scale());
         return;
     }
+    if let Ok(dir) = std::env::var("THROUGHLINE_BENCH_DUMP") {
+        dump(&dir);
+        return;
+    }
     if std::env::var("THROUGHLINE_BENCH_PROFILE").is_ok_and(|v| v == "1") {
         profile();
         return;
@@ -834,5 +838,36 @@ fn profile() {
             f.run(report);
             String::new()
         });
+    }
+}
+
+/// Write every report as JSON into `dir` (`THROUGHLINE_BENCH_DUMP=dir`): run before and after
+/// a change to the store, `diff -r` shows whether any figure moved.
+fn dump(dir: &str) {
+    let f = fixture();
+    std::fs::create_dir_all(dir).expect("dump directory");
+    let write = |name: &str, json: String| {
+        std::fs::write(format!("{dir}/{name}.json"), json).expect("write a dump");
+        println!("wrote {dir}/{name}.json");
+    };
+    let pretty = |v: &dyn erased::Ser| v.json();
+    write(
+        "funnel-admin",
+        pretty(&f.rt.block_on(f.funnel(Viewer::Admin))),
+    );
+    write("funnel-rep", pretty(&f.rt.block_on(f.funnel(Viewer::Rep))));
+    write("flow", pretty(&f.rt.block_on(f.flow())));
+    write("forecast", pretty(&f.rt.block_on(f.forecast())));
+    write("attention", pretty(&f.rt.block_on(f.attention())));
+}
+
+mod erased {
+    pub trait Ser {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn json(&self) -> String {
+            serde_json::to_string_pretty(self).expect("serialize")
+        }
     }
 }

@@ -8,7 +8,7 @@ use throughline_core::report::{
     ATTENTION_WEIGHTS, AttentionFacts, AttentionReport, attention as rank,
 };
 use throughline_core::time::{MS_PER_DAY, to_ms};
-use throughline_core::{DealId, PipelineId, StageId};
+use throughline_core::{DealId, PipelineId, StageId, UserId};
 
 use super::queries::{ReportFilter, stays};
 use crate::db::{Tx, on_conn};
@@ -76,13 +76,21 @@ pub async fn attention(
             .push((s.days, s.count));
     }
 
-    let rows: Vec<OpenRow> = on_conn!(tx, c => sqlx::query_as(concat!(
+    // Every column read is in the `deals_open` index, so the table is not read; the origin
+    // filters, whose columns are not in it, are only part of the query when given.
+    let origin = if filter.source.is_some() || filter.campaign.is_some() {
+        " AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
+    } else {
+        " AND ($6 IS NULL OR $6 IS NOT NULL) AND ($7 IS NULL OR $7 IS NOT NULL)"
+    };
+    let sql = format!(
         "SELECT d.id, d.title, d.stage_id, d.owner_id, d.value, d.stage_entered_at, d.expected_close_date,
                 d.close_pushes, d.activities_done, d.effort_minutes
-         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND ", visible_owner!("d.owner_id"),
-        " AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5))
-          AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
-    ))
+         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND {visible}
+           AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5)){origin}",
+        visible = visible_owner!("d.owner_id"),
+    );
+    let rows: Vec<OpenRow> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
     .bind(ctx.role())
     .bind(ctx.user())
     .bind(pipeline_id.to_string())
@@ -103,9 +111,32 @@ pub async fn attention(
     .await)?;
     let next: HashMap<String, Option<i64>> = next.into_iter().collect();
 
+    // Per stage once, not per deal: the 90th percentile of its past stays.
+    let stage_p90: HashMap<StageId, (f64, i64)> = stay_days
+        .iter()
+        .filter_map(|(stage, h)| p90(h).map(|p| (*stage, p)))
+        .collect();
+    // Stage and owner ids repeat: parse each once.
+    let mut stage_ids: HashMap<String, StageId> = HashMap::new();
+    let mut owner_ids: HashMap<String, UserId> = HashMap::new();
     let mut facts = Vec::with_capacity(rows.len());
     for (id, title, stage, owner, value, entered, close, pushes, done, minutes) in rows {
-        let stage_id: StageId = parse("stage id", &stage)?;
+        let stage_id: StageId = match stage_ids.get(&stage) {
+            Some(s) => *s,
+            None => {
+                let s = parse("stage id", &stage)?;
+                stage_ids.insert(stage, s);
+                s
+            }
+        };
+        let owner_id: UserId = match owner_ids.get(&owner) {
+            Some(o) => *o,
+            None => {
+                let o = parse("user id", &owner)?;
+                owner_ids.insert(owner, o);
+                o
+            }
+        };
         let st = stages.get(&stage_id);
         let earliest_due = next.get(&id).copied().flatten();
         let overdue_days = earliest_due
@@ -120,14 +151,14 @@ pub async fn attention(
         facts.push(AttentionFacts {
             deal_id: parse::<DealId>("deal id", &id)?,
             title,
-            owner_id: parse("user id", &owner)?,
+            owner_id,
             stage_id,
             stage_name: st.map(|s| s.name.clone()).unwrap_or_default(),
             probability: st.map(|s| s.probability).unwrap_or(0),
             value,
             days_in_stage: ((now_ms - entered).max(0)) / MS_PER_DAY,
             rot_days: st.and_then(|s| s.rot_days),
-            stage_p90_days: stay_days.get(&stage_id).and_then(|h| p90(h)),
+            stage_p90_days: stage_p90.get(&stage_id).copied(),
             has_next_activity: next.contains_key(&id),
             overdue_days,
             past_close_days,

@@ -94,12 +94,26 @@ pub async fn backtest(
             count: row.count.max(0) as u64,
         });
     }
+    // The spans covering that instant: still open, or ended after it. Two index range scans
+    // (`deal_spans_open`, `deal_spans_to`); `+valid_from` keeps the planner off the index of
+    // every span that began before the instant, most of the history. A span that began with a
+    // stage entry began the stay itself (a deal's spans follow one another without overlap),
+    // so only the others look back for the entry.
     let covering: Vec<CoverRow> = on_conn!(tx, c => sqlx::query_as(concat!(
         "SELECT s.deal_id, s.stage_id, s.value,
+                CASE WHEN s.entered THEN s.valid_from ELSE
                 COALESCE((SELECT MAX(e.valid_from) FROM deal_spans e
-                          WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from)
+                          WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from) END
          FROM deal_spans s
-         WHERE s.pipeline_id = $3 AND s.valid_from <= $4 AND (s.valid_to IS NULL OR s.valid_to > $4) AND ",
+         WHERE s.pipeline_id = $3 AND s.valid_to IS NULL AND s.valid_from <= $4 AND ",
+        visible_owner!("s.owner_id"),
+        " UNION ALL
+         SELECT s.deal_id, s.stage_id, s.value,
+                CASE WHEN s.entered THEN s.valid_from ELSE
+                COALESCE((SELECT MAX(e.valid_from) FROM deal_spans e
+                          WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from) END
+         FROM deal_spans s
+         WHERE s.pipeline_id = $3 AND s.valid_to > $4 AND +s.valid_from <= $4 AND ",
         visible_owner!("s.owner_id")
     ))
     .bind(ctx.role())

@@ -14,10 +14,9 @@ use throughline_core::analytics::projection::{
 };
 use throughline_core::analytics::stats::Histogram;
 use throughline_core::rollup::number_date;
-use throughline_core::time::MS_PER_DAY;
 
 use super::model::learn;
-use super::queries::{Cut, DayRange, ReportFilter, closed, cycle_times, inflow, open_deals};
+use super::queries::{Cut, DayRange, ReportFilter, closed, inflow, open_sim_rows, won_cycle_days};
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::events::Ctx;
@@ -119,7 +118,7 @@ pub async fn flow_report(
     let tz = settings::time_zone(tx).await?;
     let today = ctx.at.to_zoned_datetime(tz.clone()).date();
     let learned = learn(tx, pipeline_id, ctx.at).await?;
-    let deals = learned.sim_deals(&open_deals(tx, ctx, pipeline_id, filter).await?, ctx.at);
+    let deals = learned.sim_rows(&open_sim_rows(tx, ctx, pipeline_id, filter).await?, ctx.at);
 
     let recent = DayRange::dates(days_before(today, 84)?, days_before(today, 1)?);
     let recent_won: i64 = closed(tx, ctx, pipeline_id, recent, filter, Cut::None)
@@ -137,14 +136,16 @@ pub async fn flow_report(
         .iter()
         .fold((0, 0), |a, r| (a.0 + r.leads + r.deals, a.1 + r.won));
     let year = DayRange::dates(days_before(today, 365)?, today);
-    let (won_ms, _) = cycle_times(tx, ctx, pipeline_id, year, filter).await?;
+    let won_days = won_cycle_days(tx, ctx, pipeline_id, year, filter).await?;
     let year_closed = closed(tx, ctx, pipeline_id, year, filter, Cut::None).await?;
     let (won_n, won_value) = year_closed
         .iter()
         .fold((0, 0), |a, r| (a.0 + r.won, a.1 + r.won_value));
-    let cycle = Histogram::from_values(won_ms.iter().map(|ms| ms / MS_PER_DAY))
-        .quantile(0.5)
-        .map(|d| d.round() as u32);
+    let mut cycle = Histogram::new();
+    for &(days, n) in &won_days {
+        cycle.add(days, n.max(0) as u64);
+    }
+    let cycle = cycle.quantile(0.5).map(|d| d.round() as u32);
     let closing_rate = (entered > 0).then(|| entered_won as f64 / entered as f64);
     let average_won_value = (won_n > 0).then(|| won_value / won_n);
     let refill = match (closing_rate, average_won_value, cycle) {

@@ -10,7 +10,7 @@ use throughline_core::analytics::period::{Bucket, Grain, bucket_of};
 use throughline_core::{Currency, PipelineId};
 
 use super::model::learn;
-use super::queries::{Cut, DayRange, ReportFilter, closed, open_deals};
+use super::queries::{Cut, DayRange, ReportFilter, closed, open_sim_rows};
 use crate::db::{Tx, on_conn};
 use crate::error::Result;
 use crate::events::Ctx;
@@ -75,7 +75,7 @@ pub async fn forecast(
         won_so_far.push(won);
     }
     let learned = learn(tx, pipeline_id, ctx.at).await?;
-    let deals = learned.sim_deals(&open_deals(tx, ctx, pipeline_id, filter).await?, ctx.at);
+    let deals = learned.sim_rows(&open_sim_rows(tx, ctx, pipeline_id, filter).await?, ctx.at);
     let result = run_forecast(
         &learned.model,
         &ForecastRequest {

@@ -11,7 +11,7 @@ use throughline_core::rollup::StayExit;
 use throughline_core::time::{MS_PER_DAY, to_ms};
 use throughline_core::{PipelineId, StageId};
 
-use super::queries::{OpenDeal, stays};
+use super::queries::{OpenDeal, OpenSimRow, stays};
 use crate::db::{Tx, on_conn};
 use crate::error::{Result, StoreError};
 use crate::pipelines;
@@ -59,17 +59,23 @@ pub async fn learn(tx: &mut Tx, pipeline: PipelineId, now: Timestamp) -> Result<
     }
     // Every open deal of the pipeline is a stay still running: the censored observations that
     // keep the durations honest.
-    let open: Vec<(String, i64)> = on_conn!(tx, c => sqlx::query_as(
-        "SELECT stage_id, stage_entered_at FROM deals WHERE pipeline_id = $1 AND status = 'open'",
+    // Counted per stage and whole days in it by the database (the `deals_open` index holds
+    // both): a few thousand rows instead of one per open deal. The age is `age_days`.
+    let open: Vec<(String, i64, i64)> = on_conn!(tx, c => sqlx::query_as(
+        "SELECT stage_id, CASE WHEN stage_entered_at < $2 THEN ($2 - stage_entered_at) / $3 ELSE 0 END AS age, COUNT(*)
+         FROM deals WHERE pipeline_id = $1 AND status = 'open' GROUP BY stage_id, age",
     )
     .bind(pipeline.to_string())
+    .bind(to_ms(now))
+    .bind(MS_PER_DAY)
     .fetch_all(&mut *c)
     .await)?;
     let mut open_bins: HashMap<(usize, u32), u64> = HashMap::new();
-    for (stage, entered) in open {
+    for (stage, age, count) in open {
         let stage: StageId = parse("stage id", &stage)?;
         if let Some(&i) = index.get(&stage) {
-            *open_bins.entry((i, age_days(entered, now))).or_default() += 1;
+            let age = u32::try_from(age).unwrap_or(u32::MAX);
+            *open_bins.entry((i, age)).or_default() += count.max(0) as u64;
         }
     }
     bins.extend(open_bins.into_iter().map(|((stage, days), count)| StayBin {
@@ -88,6 +94,27 @@ pub async fn learn(tx: &mut Tx, pipeline: PipelineId, now: Timestamp) -> Result<
 }
 
 impl LearnedModel {
+    /// Open deals as the simulation takes them, from the lean rows of `open_sim_rows`: the
+    /// same as [`LearnedModel::sim_deals`] of the same deals.
+    pub fn sim_rows(&self, deals: &[OpenSimRow], now: Timestamp) -> Vec<SimDeal> {
+        deals
+            .iter()
+            .filter_map(|d| {
+                let stage = *self.index.get(&d.stage_id)?;
+                Some(SimDeal {
+                    stage,
+                    age_days: age_days(d.stage_entered_at, now),
+                    value: d.value,
+                    probability: self.stages[stage].probability,
+                    expected_close: d
+                        .expected_close_date
+                        .as_deref()
+                        .and_then(|c| c.parse().ok()),
+                })
+            })
+            .collect()
+    }
+
     /// Open deals as the simulation takes them.
     pub fn sim_deals(&self, deals: &[OpenDeal], now: Timestamp) -> Vec<SimDeal> {
         deals

@@ -420,6 +420,108 @@ pub async fn open_deals(
         .collect()
 }
 
+/// An open deal as the projection and the forecast simulate it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenSimRow {
+    pub stage_id: StageId,
+    pub stage_entered_at: i64,
+    pub value: i64,
+    pub expected_close_date: Option<String>,
+}
+
+/// The open deals of `open_deals` (same deals, same filters) with only what a simulation
+/// needs: every column is in the `deals_open` index, so the table is not read. The origin
+/// filters, whose columns are not in it, are only part of the query when given.
+pub async fn open_sim_rows(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: PipelineId,
+    filter: &ReportFilter,
+) -> Result<Vec<OpenSimRow>> {
+    let origin = if filter.by_origin() {
+        " AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
+    } else {
+        " AND ($6 IS NULL OR $6 IS NOT NULL) AND ($7 IS NULL OR $7 IS NOT NULL)"
+    };
+    let sql = format!(
+        "SELECT d.stage_id, d.stage_entered_at, d.value, d.expected_close_date
+         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND {visible}
+           AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5)){origin}",
+        visible = crate::scope::visible_owner!("d.owner_id"),
+    );
+    let rows: Vec<(String, i64, i64, Option<String>)> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(ctx.role())
+        .bind(ctx.user())
+        .bind(pipeline.to_string())
+        .bind(opt_text(filter.owner_id))
+        .bind(opt_text(filter.team_id))
+        .bind(filter.source.clone())
+        .bind(filter.campaign.clone())
+        .fetch_all(&mut *c)
+        .await)?;
+    // Stage ids repeat: parse each once.
+    let mut stages: HashMap<String, StageId> = HashMap::new();
+    rows.into_iter()
+        .map(|(stage, entered, value, close)| {
+            let stage_id = match stages.get(&stage) {
+                Some(id) => *id,
+                None => {
+                    let id: StageId = parse("stage id", &stage)?;
+                    stages.insert(stage, id);
+                    id
+                }
+            };
+            Ok(OpenSimRow {
+                stage_id,
+                stage_entered_at: entered,
+                value,
+                expected_close_date: close,
+            })
+        })
+        .collect()
+}
+
+/// Won deals closed in the range by whole days of their cycle (`cycle_times`' won side,
+/// counted by the database from the `deals_won` index): (days, deals).
+pub async fn won_cycle_days(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: PipelineId,
+    range: DayRange,
+    filter: &ReportFilter,
+) -> Result<Vec<(i64, i64)>> {
+    let tz = crate::settings::time_zone(tx).await?;
+    let (from_ms, to_ms) = range.instants(&tz)?;
+    let origin = if filter.by_origin() {
+        " AND ($8 IS NULL OR d.source = $8) AND ($9 IS NULL OR d.campaign = $9)"
+    } else {
+        " AND ($8 IS NULL OR $8 IS NOT NULL) AND ($9 IS NULL OR $9 IS NOT NULL)"
+    };
+    let sql = format!(
+        "SELECT CASE WHEN d.closed_at > d.cycle_started_at THEN (d.closed_at - d.cycle_started_at) / $10 ELSE 0 END AS days,
+                COUNT(*)
+         FROM deals d
+         WHERE d.pipeline_id = $3 AND d.status = 'won' AND d.closed_at >= $4 AND d.closed_at < $5 AND {visible}
+           AND ($6 IS NULL OR d.owner_id = $6) AND ($7 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $7)){origin}
+         GROUP BY days",
+        visible = crate::scope::visible_owner!("d.owner_id"),
+    );
+    let rows: Vec<(i64, i64)> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(ctx.role())
+        .bind(ctx.user())
+        .bind(pipeline.to_string())
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(opt_text(filter.owner_id))
+        .bind(opt_text(filter.team_id))
+        .bind(filter.source.clone())
+        .bind(filter.campaign.clone())
+        .bind(throughline_core::time::MS_PER_DAY)
+        .fetch_all(&mut *c)
+        .await)?;
+    Ok(rows)
+}
+
 /// Cycle times (ms) of deals closed in the range, won and lost, for quantiles.
 pub async fn cycle_times(
     tx: &mut Tx,
