@@ -52,6 +52,8 @@ pub fn chromedriver() -> PathBuf {
 impl Browser {
     /// Start the server on `database` (a prepared SQLite file) and a browser.
     pub async fn start(database: &Path) -> Browser {
+        // Find the driver before starting anything that would outlive a failure to find it.
+        let driver_path = chromedriver();
         let port = free_port();
         let server = Command::new(env!("CARGO_BIN_EXE_throughline"))
             .args([
@@ -69,7 +71,7 @@ impl Browser {
         wait_for_port(port, "throughline serve");
 
         let driver_port = free_port();
-        let driver = Command::new(chromedriver())
+        let driver = Command::new(&driver_path)
             .arg(format!("--port={driver_port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
