@@ -571,6 +571,11 @@ fn summary() {
 
     // Each figure in its own run of samples after two warm-up calls.
     println!("\n## Reports (median of {samples} runs each)\n");
+    if !bench_mode() {
+        println!(
+            "Under `cargo test`: an unoptimised build on the tiny dataset, not a measurement.\n"
+        );
+    }
     println!("| report | median | fastest | slowest | target 300 ms |");
     println!("|---|---:|---:|---:|---|");
     let mut medians = vec![];
@@ -598,6 +603,8 @@ fn summary() {
             ms(hi),
             if !report.has_target() {
                 "–"
+            } else if !bench_mode() {
+                "(test build)"
             } else if m <= TARGET {
                 "met"
             } else {
