@@ -237,7 +237,7 @@ impl Fixture {
         let period = self.flow_period();
         let range = DayRange::dates(period.from, period.to);
         let filter = ReportFilter::default();
-        let inflow = reports::inflow(&mut tx, &ctx, Some(pipeline), range, &filter, Cut::Day)
+        let inflow = reports::inflow_per_day(&mut tx, &ctx, pipeline, range, &filter)
             .await
             .expect("inflow");
         let closed = reports::closed(&mut tx, &ctx, pipeline, range, &filter, Cut::Day)
@@ -248,7 +248,7 @@ impl Fixture {
         FlowAggregates {
             inflow: of(inflow
                 .iter()
-                .map(|r| (day(&r.cut), (r.leads + r.deals) as f64))
+                .map(|&(d, n)| (number_date(d), n as f64))
                 .collect()),
             won: of(closed.iter().map(|r| (day(&r.cut), r.won as f64)).collect()),
             won_value: of(closed

@@ -16,7 +16,9 @@ use throughline_core::analytics::stats::Histogram;
 use throughline_core::rollup::number_date;
 
 use super::model::learn;
-use super::queries::{Cut, DayRange, ReportFilter, closed, inflow, open_sim_rows, won_cycle_days};
+use super::queries::{
+    Cut, DayRange, ReportFilter, closed, inflow, inflow_per_day, open_sim_rows, won_cycle_days,
+};
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::events::Ctx;
@@ -99,12 +101,8 @@ pub async fn flow_report(
     } = *request;
     let range = DayRange::dates(period.from, period.to);
     let parse_day = |cut: &String| cut.parse::<i64>().ok();
-    let inflow_rows = inflow(tx, ctx, Some(pipeline_id), range, filter, Cut::Day).await?;
-    let inflow_daily = daily(
-        &inflow_rows,
-        |r| parse_day(&r.cut),
-        |r| (r.leads + r.deals) as f64,
-    );
+    let inflow_rows = inflow_per_day(tx, ctx, pipeline_id, range, filter).await?;
+    let inflow_daily = daily(&inflow_rows, |r| Some(r.0), |r| r.1 as f64);
     let closed_rows = if filter.source.is_some() || filter.campaign.is_some() {
         super::queries::closed_by_origin(tx, ctx, pipeline_id, range, filter, Cut::Day).await?
     } else {

@@ -312,6 +312,27 @@ pub async fn inflow(
     Ok(rows)
 }
 
+/// Items that entered `pipeline`'s funnel per day of the range (leads and deals together): the
+/// entered counts of [`inflow`] cut by day, with the same filters, without the other sums.
+pub async fn inflow_per_day(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: PipelineId,
+    range: DayRange,
+    filter: &ReportFilter,
+) -> Result<Vec<(i64, i64)>> {
+    let where_sql = filters(true, true, true).replacen(
+        "pipeline_id = $3",
+        "(pipeline_id = $3 OR pipeline_id = '')",
+        1,
+    );
+    let sql = format!(
+        "SELECT day, CAST(SUM(entered) AS BIGINT) FROM report_inflow WHERE {where_sql} GROUP BY day"
+    );
+    let rows: Vec<(i64, i64)> = on_conn!(tx, c => bind_common!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), ctx, pipeline, range, filter).fetch_all(&mut *c).await)?;
+    Ok(rows)
+}
+
 /// Completed stays per stage, whole days spent and exit, for stays that ended in the months
 /// from `from_month` to `to_month` (day numbers of first days of months; `None` = all time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
