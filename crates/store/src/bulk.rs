@@ -3,8 +3,9 @@
 //! An imported deal arrives with its whole past: the stages it entered and when, and how and
 //! when it closed. The writer lays that past out exactly as the single-deal operations would
 //! have recorded it had they been called at those instants — the same events, spans, snapshot
-//! deltas and report-table contributions — but written in batches, so a million deals load in
-//! seconds. A test checks that both paths give the same snapshots and reports.
+//! deltas and report-table contributions — but written in batches, many times faster than one
+//! operation per change (a million deals in about a minute; see BENCHMARKS.md). A test
+//! checks that both paths give the same snapshots and reports.
 
 use std::collections::HashMap;
 
