@@ -27,6 +27,16 @@ struct Context<'a> {
 
 type RowResult<T> = Result<T, (Option<String>, String)>;
 
+/// The value of a row-level result, or the row's refusal returned from the function.
+macro_rules! row_try {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    };
+}
+
 impl Context<'_> {
     fn text(&self, row: &Row, field: &str) -> Option<String> {
         self.cols.get(row, field).map(str::to_string)
@@ -208,14 +218,8 @@ async fn lead(
     let Some(title) = c.text(row, "title") else {
         return Ok(Err((c.cols.column("title"), "the title is empty".into())));
     };
-    let at = match c.at(row) {
-        Ok(at) => at,
-        Err(e) => return Ok(Err(e)),
-    };
-    let custom = match c.custom(row) {
-        Ok(custom) => custom,
-        Err(e) => return Ok(Err(e)),
-    };
+    let at = row_try!(c.at(row));
+    let custom = row_try!(c.custom(row));
     let currency = match c
         .cols
         .get(row, "currency")
@@ -260,10 +264,9 @@ async fn lead(
             }
         },
     };
-    let organization = match c.cols.get(row, "organization") {
-        Some(name) => Some(resolver.organization(tx, &at, name, report).await?),
-        None => None,
-    };
+    let organization = resolver
+        .organization_named(tx, &at, c.cols.get(row, "organization"), report)
+        .await?;
     let person = resolver
         .person(
             tx,
@@ -275,10 +278,9 @@ async fn lead(
         )
         .await?;
     // A lead may be nobody's yet: only an owner the file names is set.
-    let owner = match c.cols.get(row, "owner") {
-        Some(key) => Some(resolver.owner(tx, &c.ctx, key, report).await?),
-        None => None,
-    };
+    let owner = resolver
+        .owner_named(tx, &c.ctx, c.cols.get(row, "owner"), report)
+        .await?;
     let new = NewLead {
         title,
         owner_id: owner,
@@ -303,10 +305,7 @@ async fn lead(
                 format!("no deal `{key}` (import the deals first)"),
             )));
         };
-        let decided = match c.instant(row, "decided_at") {
-            Ok(t) => t.unwrap_or(at.at),
-            Err(e) => return Ok(Err(e)),
-        };
+        let decided = row_try!(c.instant(row, "decided_at")).unwrap_or(at.at);
         if let Err(e) = leads::link_imported(tx, &at, created.id, deal, decided).await {
             return Ok(Err(row_refusal(&c.cols, e)?));
         }
@@ -315,10 +314,9 @@ async fn lead(
         let reason = c
             .text(row, "disqualify_reason")
             .unwrap_or_else(|| "Disqualified before the import".into());
-        let decided = match c.instant(row, "decided_at") {
-            Ok(t) => t.unwrap_or(at.at).max(at.at),
-            Err(e) => return Ok(Err(e)),
-        };
+        let decided = row_try!(c.instant(row, "decided_at"))
+            .unwrap_or(at.at)
+            .max(at.at);
         if let Err(e) = leads::disqualify(
             tx,
             &Ctx::new(at.actor, decided),
@@ -346,17 +344,13 @@ async fn organization(
     let Some(name) = c.text(row, "name") else {
         return Ok(Err((c.cols.column("name"), "the name is empty".into())));
     };
-    let at = match c.at(row) {
-        Ok(at) => at,
-        Err(e) => return Ok(Err(e)),
-    };
+    let at = row_try!(c.at(row));
     if let Some(existing) = parties::find_organization(tx, &name).await? {
         return Ok(Ok(existing.id.to_string()));
     }
-    let owner = match c.cols.get(row, "owner") {
-        Some(key) => Some(resolver.owner(tx, &c.ctx, key, report).await?),
-        None => None,
-    };
+    let owner = resolver
+        .owner_named(tx, &c.ctx, c.cols.get(row, "owner"), report)
+        .await?;
     let input = OrganizationInput {
         name,
         domain: c.text(row, "domain"),
@@ -378,24 +372,19 @@ async fn person(
     let Some(name) = c.text(row, "name") else {
         return Ok(Err((c.cols.column("name"), "the name is empty".into())));
     };
-    let at = match c.at(row) {
-        Ok(at) => at,
-        Err(e) => return Ok(Err(e)),
-    };
+    let at = row_try!(c.at(row));
     let email = c.text(row, "email");
     if let Some(email) = &email
         && let Some(existing) = parties::find_person(tx, Some(email), None).await?
     {
         return Ok(Ok(existing.id.to_string()));
     }
-    let organization = match c.cols.get(row, "organization") {
-        Some(org) => Some(resolver.organization(tx, &at, org, report).await?),
-        None => None,
-    };
-    let owner = match c.cols.get(row, "owner") {
-        Some(key) => Some(resolver.owner(tx, &c.ctx, key, report).await?),
-        None => None,
-    };
+    let organization = resolver
+        .organization_named(tx, &at, c.cols.get(row, "organization"), report)
+        .await?;
+    let owner = resolver
+        .owner_named(tx, &c.ctx, c.cols.get(row, "owner"), report)
+        .await?;
     let input = PersonInput {
         name,
         email,
@@ -436,14 +425,8 @@ async fn activity(
             }
         },
     };
-    let at = match c.at(row) {
-        Ok(at) => at,
-        Err(e) => return Ok(Err(e)),
-    };
-    let due_at = match c.instant(row, "due_at") {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(e)),
-    };
+    let at = row_try!(c.at(row));
+    let due_at = row_try!(c.instant(row, "due_at"));
     let duration_minutes = match c.cols.get(row, "duration_minutes") {
         None => None,
         Some(t) => match t.parse::<i64>() {
@@ -467,10 +450,9 @@ async fn activity(
             None => return Ok(Err((c.cols.column("deal"), format!("no deal `{key}`")))),
         },
     };
-    let organization = match c.cols.get(row, "organization") {
-        Some(org) => Some(resolver.organization(tx, &at, org, report).await?),
-        None => None,
-    };
+    let organization = resolver
+        .organization_named(tx, &at, c.cols.get(row, "organization"), report)
+        .await?;
     let person = resolver
         .person(
             tx,
@@ -496,10 +478,7 @@ async fn activity(
         done,
     };
     // Done at a known instant: created open, then done then, as it happened.
-    let done_at = match c.instant(row, "done_at") {
-        Ok(t) => t.filter(|_| done),
-        Err(e) => return Ok(Err(e)),
-    };
+    let done_at = row_try!(c.instant(row, "done_at")).filter(|_| done);
     let new = NewActivity {
         done: done && done_at.is_none(),
         ..new

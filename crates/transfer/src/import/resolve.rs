@@ -149,6 +149,34 @@ impl Resolver {
         Ok(id)
     }
 
+    /// The organization a cell names, if it names one.
+    pub async fn organization_named(
+        &mut self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        name: Option<&str>,
+        report: &mut ImportReport,
+    ) -> Result<Option<OrganizationId>, ImportError> {
+        match name {
+            Some(name) => Ok(Some(self.organization(tx, ctx, name, report).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The user an owner cell names, if it names one.
+    pub async fn owner_named(
+        &mut self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        key: Option<&str>,
+        report: &mut ImportReport,
+    ) -> Result<Option<UserId>, ImportError> {
+        match key {
+            Some(key) => Ok(Some(self.owner(tx, ctx, key, report).await?)),
+            None => Ok(None),
+        }
+    }
+
     pub async fn organization(
         &mut self,
         tx: &mut Tx,
