@@ -649,46 +649,43 @@ pub async fn events(
 
 /// How many records of `kind` an export by the actor holds (for a progress bar).
 pub async fn count(tx: &mut Tx, ctx: &Ctx, kind: Kind) -> Result<i64> {
-    let role = ctx.role();
-    let user = ctx.user();
-    let (n,): (i64,) = match kind {
-        Kind::Deals => on_conn!(tx, c => sqlx::query_as(concat!(
-            "SELECT COUNT(*) FROM deals d WHERE ", visible_owner!("d.owner_id")
-        ))
-        .bind(role)
-        .bind(user)
-        .fetch_one(&mut *c)
-        .await)?,
-        Kind::Leads => on_conn!(tx, c => sqlx::query_as(concat!(
-            "SELECT COUNT(*) FROM leads l WHERE ", lead_visible!()
-        ))
-        .bind(role)
-        .bind(user)
-        .fetch_one(&mut *c)
-        .await)?,
-        Kind::People => on_conn!(tx, c => sqlx::query_as("SELECT COUNT(*) FROM people")
-            .fetch_one(&mut *c)
-            .await)?,
-        Kind::Organizations => {
-            on_conn!(tx, c => sqlx::query_as("SELECT COUNT(*) FROM organizations")
-                .fetch_one(&mut *c)
-                .await)?
-        }
-        Kind::Activities => on_conn!(tx, c => sqlx::query_as(concat!(
-            "SELECT COUNT(*) FROM activities a WHERE ", visible_owner!("a.owner_id")
-        ))
-        .bind(role)
-        .bind(user)
-        .fetch_one(&mut *c)
-        .await)?,
-        Kind::Events => on_conn!(tx, c => sqlx::query_as(concat!(
-            "SELECT COUNT(*) FROM events e WHERE ", event_visible!()
-        ))
-        .bind(role)
-        .bind(user)
-        .fetch_one(&mut *c)
-        .await)?,
+    // Scoped queries take the caller's role and user as $1 and $2; people and organizations
+    // are everyone's.
+    let (sql, scoped): (&'static str, bool) = match kind {
+        Kind::Deals => (
+            concat!(
+                "SELECT COUNT(*) FROM deals d WHERE ",
+                visible_owner!("d.owner_id")
+            ),
+            true,
+        ),
+        Kind::Leads => (
+            concat!("SELECT COUNT(*) FROM leads l WHERE ", lead_visible!()),
+            true,
+        ),
+        Kind::People => ("SELECT COUNT(*) FROM people", false),
+        Kind::Organizations => ("SELECT COUNT(*) FROM organizations", false),
+        Kind::Activities => (
+            concat!(
+                "SELECT COUNT(*) FROM activities a WHERE ",
+                visible_owner!("a.owner_id")
+            ),
+            true,
+        ),
+        Kind::Events => (
+            concat!("SELECT COUNT(*) FROM events e WHERE ", event_visible!()),
+            true,
+        ),
     };
+    let (n,): (i64,) = on_conn!(tx, c => {
+        let query = sqlx::query_as(sql);
+        let query = if scoped {
+            query.bind(ctx.role()).bind(ctx.user())
+        } else {
+            query
+        };
+        query.fetch_one(&mut *c).await
+    })?;
     Ok(n)
 }
 
