@@ -299,12 +299,66 @@ pub struct AttentionItem {
 pub struct AttentionReport {
     pub pipeline_id: PipelineId,
     pub currency: Currency,
-    /// Open deals that need effort now, most urgent first.
+    /// Open deals that need effort now: how many, and what their reasons add up to.
+    pub summary: AttentionSummary,
+    /// Where the page of `needs_effort` starts in the ranked list.
+    pub offset: usize,
+    /// Open deals that need effort now, most urgent first: the requested page.
     pub needs_effort: Vec<AttentionItem>,
-    /// Open deals taking effort out of proportion to their expected value.
+    /// Open deals taking effort out of proportion to their expected value, the most out of
+    /// proportion first: at most a page of them.
     pub over_invested: Vec<AttentionItem>,
     /// The weights used, so a reader can follow the ranking.
     pub weights: Vec<(&'static str, i64, &'static str)>,
+}
+
+/// The whole list in figures, whatever page of it is shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AttentionSummary {
+    /// Open deals with at least one reason.
+    pub needs_effort: usize,
+    /// Their weighted value.
+    pub weighted_at_stake: i64,
+    /// Deals per reason, in the order of [`ATTENTION_WEIGHTS`].
+    pub by_reason: Vec<ReasonCount>,
+    /// Open deals whose effort is out of proportion.
+    pub over_invested: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonCount {
+    pub code: &'static str,
+    pub deals: usize,
+}
+
+impl AttentionSummary {
+    /// Deals on the list for the reason `code`.
+    pub fn deals_for(&self, code: &str) -> usize {
+        self.by_reason
+            .iter()
+            .find(|r| r.code == code)
+            .map_or(0, |r| r.deals)
+    }
+}
+
+/// Which part of a ranked list to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListPage {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl ListPage {
+    /// The first `limit` items.
+    pub const fn first(limit: usize) -> ListPage {
+        ListPage { offset: 0, limit }
+    }
+
+    /// Everything.
+    pub const ALL: ListPage = ListPage {
+        offset: 0,
+        limit: usize::MAX,
+    };
 }
 
 /// The weights of the reasons, with what each means.
@@ -360,153 +414,256 @@ fn nearest_rank(values: &mut [i64], q: f64) -> Option<i64> {
     if values.is_empty() {
         return None;
     }
-    values.sort_unstable();
     let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    Some(values[rank - 1])
+    Some(*values.select_nth_unstable(rank - 1).1)
 }
 
-/// Rank open deals by what needs effort now; list apart those whose logged effort is out of
-/// proportion to their expected value.
-pub fn attention(
-    facts: &[AttentionFacts],
-    currency: Currency,
-) -> (Vec<AttentionItem>, Vec<AttentionItem>) {
-    let weighted = |f: &AttentionFacts| crate::pipeline::weighted_value(f.value, f.probability);
+/// What the whole open pipeline sets as the bar for "high value" and "effort out of
+/// proportion".
+struct Bars {
+    top_value: Option<i64>,
+    median_value: Option<i64>,
+    heavy: Option<i64>,
+}
+
+/// The reasons of one deal, without their texts: at most one of each kind.
+#[derive(Default)]
+struct Found {
+    reasons: [(&'static str, i64); ATTENTION_WEIGHTS.len()],
+    len: usize,
+}
+
+impl Found {
+    fn add(&mut self, code: &'static str, extra: i64) {
+        self.reasons[self.len] = (code, weight(code) + extra);
+        self.len += 1;
+    }
+
+    fn list(&self) -> &[(&'static str, i64)] {
+        &self.reasons[..self.len]
+    }
+
+    fn score(&self) -> i64 {
+        self.list().iter().map(|(_, w)| w).sum()
+    }
+}
+
+fn weighted(f: &AttentionFacts) -> i64 {
+    crate::pipeline::weighted_value(f.value, f.probability)
+}
+
+/// Effort per unit of expected value, for deals with at least five activities.
+fn effort_ratio(f: &AttentionFacts) -> Option<i64> {
+    (f.activities_done >= 5).then(|| f.activities_done * 1_000_000 / weighted(f).max(1))
+}
+
+/// Why `f` needs effort now, if it does.
+fn reasons_of(f: &AttentionFacts, bars: &Bars) -> Found {
+    let mut found = Found::default();
+    if let Some(days) = f.overdue_days {
+        found.add("activity_overdue", i64::from(days > 7));
+    }
+    if !f.has_next_activity {
+        found.add("no_next_activity", 0);
+    }
+    if let Some(limit) = f.rot_days.filter(|l| f.days_in_stage > *l) {
+        found.add("rotting", i64::from(f.days_in_stage > 2 * limit));
+    }
+    if f.stage_p90_days
+        .is_some_and(|(p, n)| n >= 5 && f.days_in_stage as f64 > p)
+    {
+        found.add("slow_for_stage", 0);
+    }
+    if let Some(days) = f.past_close_days {
+        found.add("past_expected_close", i64::from(days > 30));
+    }
+    if f.close_pushes >= 2 {
+        found.add("close_date_pushed", (f.close_pushes - 2).min(2));
+    }
+    if found.len > 0
+        && bars.top_value.is_some_and(|t| weighted(f) >= t)
+        && bars.median_value.is_some_and(|m| weighted(f) > m)
+    {
+        found.add("high_value", 0);
+    }
+    found
+}
+
+/// The sentence explaining a reason of `f`.
+fn reason_text(code: &str, f: &AttentionFacts, currency: Currency) -> String {
+    match code {
+        "activity_overdue" => format!(
+            "an activity is {} day(s) overdue",
+            f.overdue_days.unwrap_or(0)
+        ),
+        "no_next_activity" => "no next activity is scheduled".into(),
+        "rotting" => format!(
+            "{} days in {}, limit {}",
+            f.days_in_stage,
+            f.stage_name,
+            f.rot_days.unwrap_or(0)
+        ),
+        "slow_for_stage" => {
+            let (p90, n) = f.stage_p90_days.unwrap_or((0.0, 0));
+            format!(
+                "{} days in {}: 90% of {n} past deals left it within {p90:.0}",
+                f.days_in_stage, f.stage_name
+            )
+        }
+        "past_expected_close" => format!(
+            "expected to close {} day(s) ago",
+            f.past_close_days.unwrap_or(0)
+        ),
+        "close_date_pushed" => format!("expected close date pushed {} times", f.close_pushes),
+        "high_value" => "among the highest expected values in the pipeline".into(),
+        _ => format!(
+            "{} activities ({} min) logged for an expected value of {}",
+            f.activities_done,
+            f.effort_minutes,
+            crate::Money::new(weighted(f), currency).display()
+        ),
+    }
+}
+
+fn item(f: &AttentionFacts, reasons: Vec<Reason>) -> AttentionItem {
+    AttentionItem {
+        deal_id: f.deal_id,
+        title: f.title.clone(),
+        owner_id: f.owner_id,
+        stage_id: f.stage_id,
+        stage: f.stage_name.clone(),
+        value: f.value,
+        weighted_value: weighted(f),
+        score: reasons.iter().map(|r| r.weight).sum(),
+        reasons,
+    }
+}
+
+/// The `page` of `ranked` (sorted by `order`), without sorting what lies beyond it.
+fn page_of<T>(
+    mut ranked: Vec<T>,
+    page: ListPage,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> Vec<T> {
+    let end = page.offset.saturating_add(page.limit).min(ranked.len());
+    if page.offset >= end {
+        return vec![];
+    }
+    if end < ranked.len() {
+        ranked.select_nth_unstable_by(end, &order);
+        ranked.truncate(end);
+    }
+    ranked.sort_unstable_by(&order);
+    ranked.drain(..page.offset);
+    ranked
+}
+
+/// What [`attention`] finds: the whole list summed up, and the page of it asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttentionRanking {
+    pub summary: AttentionSummary,
+    pub needs_effort: Vec<AttentionItem>,
+    pub over_invested: Vec<AttentionItem>,
+}
+
+/// Rank open deals by what needs effort now, and list apart those whose logged effort is out
+/// of proportion to their expected value. Only the deals of `page` (of each list) are written
+/// out with their reasons; the summary covers every deal.
+pub fn attention(facts: &[AttentionFacts], currency: Currency, page: ListPage) -> AttentionRanking {
     let mut expected: Vec<i64> = facts.iter().map(weighted).collect();
     // Top tenth, but never the common value: in a pipeline of equal deals none stands out.
     let top_value = nearest_rank(&mut expected, 0.9);
     let median_value = nearest_rank(&mut expected, 0.5);
     // Effort per unit of expected value: the top tenth (with at least five activities) is
     // out of proportion.
-    let mut per_value: Vec<i64> = facts
-        .iter()
-        .filter(|f| f.activities_done >= 5)
-        .map(|f| f.activities_done * 1_000_000 / weighted(f).max(1))
-        .collect();
+    let mut per_value: Vec<i64> = facts.iter().filter_map(effort_ratio).collect();
     let heavy = nearest_rank(&mut per_value, 0.9);
+    let bars = Bars {
+        top_value,
+        median_value,
+        heavy,
+    };
 
-    let mut needs = vec![];
-    let mut over = vec![];
-    for f in facts {
-        let mut reasons: Vec<Reason> = vec![];
-        let add = |reasons: &mut Vec<Reason>, code: &'static str, extra: i64, text: String| {
-            reasons.push(Reason {
-                code,
-                text,
-                weight: weight(code) + extra,
-            })
-        };
-        if let Some(days) = f.overdue_days {
-            add(
-                &mut reasons,
-                "activity_overdue",
-                i64::from(days > 7),
-                format!("an activity is {days} day(s) overdue"),
-            );
+    let mut summary = AttentionSummary {
+        by_reason: ATTENTION_WEIGHTS
+            .iter()
+            .map(|(code, _, _)| ReasonCount { code, deals: 0 })
+            .collect(),
+        ..AttentionSummary::default()
+    };
+    // (score, weighted value, index) of each deal needing effort; (weighted value, index) of
+    // each out of proportion.
+    let mut needs: Vec<(i64, i64, usize)> = vec![];
+    let mut over: Vec<(i64, usize)> = vec![];
+    for (i, f) in facts.iter().enumerate() {
+        let found = reasons_of(f, &bars);
+        if found.len > 0 {
+            needs.push((found.score(), weighted(f), i));
+            summary.weighted_at_stake += weighted(f);
+            for (code, _) in found.list() {
+                if let Some(r) = summary.by_reason.iter_mut().find(|r| r.code == *code) {
+                    r.deals += 1;
+                }
+            }
         }
-        if !f.has_next_activity {
-            add(
-                &mut reasons,
-                "no_next_activity",
-                0,
-                "no next activity is scheduled".into(),
-            );
-        }
-        if let Some(limit) = f.rot_days.filter(|l| f.days_in_stage > *l) {
-            add(
-                &mut reasons,
-                "rotting",
-                i64::from(f.days_in_stage > 2 * limit),
-                format!(
-                    "{} days in {}, limit {limit}",
-                    f.days_in_stage, f.stage_name
-                ),
-            );
-        }
-        if let Some((p90, n)) = f
-            .stage_p90_days
-            .filter(|(p, n)| *n >= 5 && f.days_in_stage as f64 > *p)
-        {
-            add(
-                &mut reasons,
-                "slow_for_stage",
-                0,
-                format!(
-                    "{} days in {}: 90% of {n} past deals left it within {p90:.0}",
-                    f.days_in_stage, f.stage_name
-                ),
-            );
-        }
-        if let Some(days) = f.past_close_days {
-            add(
-                &mut reasons,
-                "past_expected_close",
-                i64::from(days > 30),
-                format!("expected to close {days} day(s) ago"),
-            );
-        }
-        if f.close_pushes >= 2 {
-            add(
-                &mut reasons,
-                "close_date_pushed",
-                (f.close_pushes - 2).min(2),
-                format!("expected close date pushed {} times", f.close_pushes),
-            );
-        }
-        let urgent = !reasons.is_empty();
-        if urgent
-            && top_value.is_some_and(|t| weighted(f) >= t)
-            && median_value.is_some_and(|m| weighted(f) > m)
-        {
-            add(
-                &mut reasons,
-                "high_value",
-                0,
-                "among the highest expected values in the pipeline".into(),
-            );
-        }
-        let item = |reasons: Vec<Reason>| AttentionItem {
-            deal_id: f.deal_id,
-            title: f.title.clone(),
-            owner_id: f.owner_id,
-            stage_id: f.stage_id,
-            stage: f.stage_name.clone(),
-            value: f.value,
-            weighted_value: weighted(f),
-            score: reasons.iter().map(|r| r.weight).sum(),
-            reasons,
-        };
-        if f.activities_done >= 5
-            && heavy.is_some_and(|h| f.activities_done * 1_000_000 / weighted(f).max(1) >= h)
-        {
-            let text = format!(
-                "{} activities ({} min) logged for an expected value of {}",
-                f.activities_done,
-                f.effort_minutes,
-                crate::Money::new(weighted(f), currency).display()
-            );
-            over.push(item(vec![Reason {
-                code: "effort_out_of_proportion",
-                text,
-                weight: 0,
-            }]));
-        }
-        if urgent {
-            needs.push(item(reasons));
+        if effort_ratio(f).is_some_and(|r| bars.heavy.is_some_and(|h| r >= h)) {
+            over.push((weighted(f), i));
         }
     }
-    needs.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
-            .then(b.weighted_value.cmp(&a.weighted_value))
-            .then(a.deal_id.cmp(&b.deal_id))
+    summary.needs_effort = needs.len();
+    summary.over_invested = over.len();
+    if let Some(r) = summary
+        .by_reason
+        .iter_mut()
+        .find(|r| r.code == "effort_out_of_proportion")
+    {
+        r.deals = over.len();
+    }
+
+    let needs = page_of(needs, page, |a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(facts[a.2].deal_id.cmp(&facts[b.2].deal_id))
     });
-    over.sort_by(|a, b| {
-        a.weighted_value
-            .cmp(&b.weighted_value)
-            .then(a.deal_id.cmp(&b.deal_id))
+    let over = page_of(over, ListPage { offset: 0, ..page }, |a, b| {
+        a.0.cmp(&b.0)
+            .then(facts[a.1].deal_id.cmp(&facts[b.1].deal_id))
     });
-    (needs, over)
+    let needs_effort = needs
+        .into_iter()
+        .map(|(_, _, i)| {
+            let f = &facts[i];
+            let reasons = reasons_of(f, &bars)
+                .list()
+                .iter()
+                .map(|&(code, weight)| Reason {
+                    code,
+                    text: reason_text(code, f, currency),
+                    weight,
+                })
+                .collect();
+            item(f, reasons)
+        })
+        .collect();
+    let over_invested = over
+        .into_iter()
+        .map(|(_, i)| {
+            let f = &facts[i];
+            item(
+                f,
+                vec![Reason {
+                    code: "effort_out_of_proportion",
+                    text: reason_text("effort_out_of_proportion", f, currency),
+                    weight: 0,
+                }],
+            )
+        })
+        .collect();
+    AttentionRanking {
+        summary,
+        needs_effort,
+        over_invested,
+    }
 }
 
 #[cfg(test)]
@@ -542,7 +699,8 @@ mod attention_tests {
         stuck.has_next_activity = false;
         stuck.close_pushes = 3;
         stuck.value = 30_000;
-        let (needs, over) = attention(&[healthy, stuck], Currency::EUR);
+        let ranking = attention(&[healthy, stuck], Currency::EUR, ListPage::ALL);
+        let (needs, over) = (ranking.needs_effort, ranking.over_invested);
         assert!(over.is_empty());
         assert_eq!(needs.len(), 1);
         let codes: Vec<_> = needs[0].reasons.iter().map(|r| r.code).collect();
@@ -574,7 +732,11 @@ mod attention_tests {
         let mut others: Vec<AttentionFacts> =
             (0..10).map(|i| facts(&format!("other {i}"))).collect();
         others.extend([late, quiet, busy]);
-        let (needs, over) = attention(&others, Currency::EUR);
+        let ranking = attention(&others, Currency::EUR, ListPage::ALL);
+        assert_eq!(ranking.summary.needs_effort, 2);
+        assert_eq!(ranking.summary.deals_for("no_next_activity"), 1);
+        assert_eq!(ranking.summary.deals_for("effort_out_of_proportion"), 1);
+        let (needs, over) = (ranking.needs_effort, ranking.over_invested);
         let titles: Vec<_> = needs.iter().map(|i| i.title.as_str()).collect();
         assert_eq!(
             titles,
@@ -585,5 +747,47 @@ mod attention_tests {
             over.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(),
             ["busy"]
         );
+    }
+
+    proptest::proptest! {
+        /// A page is that slice of the whole ranked list, and the summary does not depend on
+        /// the page.
+        #[test]
+        fn a_page_is_a_slice_of_the_whole_list(
+            deals in proptest::collection::vec(
+                (0i64..40, proptest::bool::ANY, 0i64..4, 0i64..9, 1i64..6),
+                0..60,
+            ),
+            offset in 0usize..70,
+            limit in 0usize..30,
+        ) {
+            let all: Vec<AttentionFacts> = deals
+                .iter()
+                .enumerate()
+                .map(|(i, &(days, next, pushes, done, value))| {
+                    let mut f = facts(&format!("deal {i}"));
+                    f.days_in_stage = days;
+                    f.has_next_activity = next;
+                    f.close_pushes = pushes;
+                    f.activities_done = done;
+                    f.value = value * 1_000;
+                    f
+                })
+                .collect();
+            let whole = attention(&all, Currency::EUR, ListPage::ALL);
+            let page = attention(&all, Currency::EUR, ListPage { offset, limit });
+            proptest::prop_assert_eq!(&page.summary, &whole.summary);
+            proptest::prop_assert_eq!(whole.summary.needs_effort, whole.needs_effort.len());
+            let end = offset.saturating_add(limit).min(whole.needs_effort.len());
+            let expected = whole.needs_effort.get(offset.min(end)..end).unwrap_or(&[]);
+            proptest::prop_assert_eq!(&page.needs_effort[..], expected);
+            let over_end = limit.min(whole.over_invested.len());
+            proptest::prop_assert_eq!(&page.over_invested[..], &whole.over_invested[..over_end]);
+            for pair in whole.needs_effort.windows(2) {
+                proptest::prop_assert!(
+                    (pair[0].score, pair[0].weighted_value) >= (pair[1].score, pair[1].weighted_value)
+                );
+            }
+        }
     }
 }

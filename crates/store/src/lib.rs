@@ -11,6 +11,7 @@ pub mod rollups;
 mod rows;
 mod scope;
 mod spans;
+mod table_read;
 mod table_rows;
 
 pub mod activities;

@@ -14,6 +14,21 @@ pub(crate) fn parse<T: FromStr>(what: &str, raw: &str) -> Result<T> {
         .map_err(|_| StoreError::Corrupt(format!("{what} `{raw}` cannot be read")))
 }
 
+/// `raw` parsed, looked up first among the values already parsed (ids that repeat on many
+/// rows).
+pub(crate) fn parse_once<T: Copy + FromStr>(
+    seen: &mut std::collections::HashMap<String, T>,
+    what: &str,
+    raw: &str,
+) -> Result<T> {
+    if let Some(id) = seen.get(raw) {
+        return Ok(*id);
+    }
+    let id: T = parse(what, raw)?;
+    seen.insert(raw.to_string(), id);
+    Ok(id)
+}
+
 pub(crate) fn parse_opt<T: FromStr>(what: &str, raw: Option<&str>) -> Result<Option<T>> {
     raw.map(|r| parse(what, r)).transpose()
 }

@@ -160,7 +160,7 @@ impl Rows {
     }
 }
 
-fn sqlite_error(db: *mut libsqlite3_sys::sqlite3, what: &str) -> StoreError {
+pub(crate) fn sqlite_error(db: *mut libsqlite3_sys::sqlite3, what: &str) -> StoreError {
     // SAFETY: `db` is the live handle the caller holds locked; errmsg returns a string owned
     // by SQLite, valid until the next call on the handle, which we copy at once.
     let message = unsafe { CStr::from_ptr(libsqlite3_sys::sqlite3_errmsg(db)) }

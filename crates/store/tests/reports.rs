@@ -6,6 +6,7 @@ use support::*;
 use throughline_core::deal::NewDeal;
 use throughline_core::lead::{NewLead, Qualify};
 use throughline_core::pipeline::{NewPipeline, NewStage};
+use throughline_core::report::ListPage;
 use throughline_core::{Actor, Role, StageId};
 use throughline_store::deals::{self, CloseDeal, MoveDeal};
 use throughline_store::reports::{self, Grouping, ReportFilter};
@@ -353,10 +354,14 @@ async fn attention_story(db: TestDb) {
         h.pipeline,
         &ReportFilter::default(),
         at("2026-02-01T00:00:00Z"),
+        ListPage::ALL,
     )
     .await
     .unwrap();
     assert_eq!(r.needs_effort.len(), 2);
+    assert_eq!(r.summary.needs_effort, 2);
+    assert_eq!(r.summary.deals_for("activity_overdue"), 1);
+    assert_eq!(r.summary.deals_for("no_next_activity"), 1);
     let reasons = |id| -> Vec<&str> {
         r.needs_effort
             .iter()
@@ -375,6 +380,29 @@ async fn attention_story(db: TestDb) {
     let d5 = open.iter().find(|d| d.id != d3).unwrap().id;
     assert_eq!(reasons(d5), ["no_next_activity"]);
     assert_eq!(r.needs_effort[0].deal_id, d3, "4 + 2 outranks 3");
+    // The second page of one: d5 alone, with the summary of the whole list.
+    let second = reports::attention(
+        &mut tx,
+        &admin,
+        h.pipeline,
+        &ReportFilter::default(),
+        at("2026-02-01T00:00:00Z"),
+        ListPage {
+            offset: 1,
+            limit: 1,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        second
+            .needs_effort
+            .iter()
+            .map(|i| i.deal_id)
+            .collect::<Vec<_>>(),
+        [d5]
+    );
+    assert_eq!((second.offset, second.summary.needs_effort), (1, 2));
     // Bo does not see Ana's deal on his list.
     let as_bo = Ctx::new(h.bo, at("2026-02-01T00:00:00Z"));
     let mine = reports::attention(
@@ -383,6 +411,7 @@ async fn attention_story(db: TestDb) {
         h.pipeline,
         &ReportFilter::default(),
         at("2026-02-01T00:00:00Z"),
+        ListPage::first(100),
     )
     .await
     .unwrap();
@@ -578,5 +607,56 @@ async fn the_attention_list_ranks_by_explained_reasons() {
 async fn the_funnel_counts_first_entries_skips_conversion_and_closing_rate() {
     for db in backends().await {
         funnel_story(db).await;
+    }
+}
+
+/// As of Monday 19 January (two weeks before the week of 2 February), d1–d5 were open; since
+/// then d1 (1,000) and d4 (4,000) were won, both in the week of the 19th.
+async fn backtest_story(db: TestDb) {
+    let h = history(&db).await;
+    let now = at("2026-02-03T12:00:00Z");
+    let sim = throughline_core::analytics::engine::Simulation {
+        runs: 200,
+        ..Default::default()
+    };
+    let mut tx = db.store.read().await.unwrap();
+    let admin = Ctx::new(Actor::SYSTEM, now);
+    let b = reports::backtest(&mut tx, &admin, h.pipeline, 2, sim)
+        .await
+        .unwrap()
+        .expect("a history to look back on");
+    assert_eq!(b.as_of, jiff::civil::date(2026, 1, 19));
+    assert_eq!(b.deals, 5, "d1–d5 were open on the 19th");
+    let actual: Vec<(&str, i64)> = b
+        .weeks
+        .iter()
+        .map(|w| (w.week.as_str(), w.actual))
+        .collect();
+    assert_eq!(actual, [("2026-W04", 5_000), ("2026-W05", 0)]);
+
+    // Bo sees his own deals only: d4 and d5, and d4's win.
+    let bo = Ctx::new(h.bo, now);
+    let mine = reports::backtest(&mut tx, &bo, h.pipeline, 2, sim)
+        .await
+        .unwrap()
+        .expect("Bo's deals were open then");
+    assert_eq!(mine.deals, 2);
+    assert_eq!(mine.weeks[0].actual, 4_000);
+
+    // A week before any deal existed, nothing was open: no backtest.
+    let early = Ctx::new(Actor::SYSTEM, at("2026-01-06T12:00:00Z"));
+    assert!(
+        reports::backtest(&mut tx, &early, h.pipeline, 1, sim)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let _ = (&h.stages, h.ana);
+}
+
+#[tokio::test]
+async fn the_backtest_starts_from_the_deals_open_then_and_counts_what_they_won() {
+    for db in backends().await {
+        backtest_story(db).await;
     }
 }

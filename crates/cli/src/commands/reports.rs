@@ -9,6 +9,7 @@ use throughline_core::analytics::flow::{Flow, Mark};
 use throughline_core::analytics::period::{Grain, Period, PeriodArgs};
 use throughline_core::money::format_minor;
 use throughline_core::pipeline::Pipeline;
+use throughline_core::report::ListPage;
 use throughline_core::{Currency, UserId};
 use throughline_store::reports::{self, FlowRequest, Grouping, ReportFilter};
 use throughline_store::{Ctx, Tx, settings, users};
@@ -541,7 +542,15 @@ pub async fn run(cmd: ReportCommand) -> Result<()> {
                 .pipeline
                 .as_ref()
                 .ok_or_else(|| anyhow!("--pipeline is required"))?;
-            let report = reports::attention(&mut tx, &ctx, p.id, &r.filter, ctx.at).await?;
+            let report = reports::attention(
+                &mut tx,
+                &ctx,
+                p.id,
+                &r.filter,
+                ctx.at,
+                ListPage::first(a.limit),
+            )
+            .await?;
             let names: HashMap<UserId, String> = users::list(&mut tx)
                 .await?
                 .into_iter()
@@ -572,9 +581,9 @@ pub async fn run(cmd: ReportCommand) -> Result<()> {
             if matches!(a.format, Format::Table) {
                 println!(
                     "{} open deals in {} need effort now (showing {}):",
-                    report.needs_effort.len(),
+                    report.summary.needs_effort,
                     p.name,
-                    a.limit.min(report.needs_effort.len())
+                    report.needs_effort.len()
                 );
                 print(a.format, &rows, &report)?;
                 if !report.over_invested.is_empty() {

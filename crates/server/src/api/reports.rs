@@ -11,7 +11,7 @@ use serde::Deserialize;
 use throughline_core::analytics::engine::Simulation;
 use throughline_core::analytics::period::{Grain, Period, PeriodArgs};
 use throughline_core::pipeline::Pipeline;
-use throughline_core::report::{AttentionReport, FunnelReport};
+use throughline_core::report::{AttentionReport, FunnelReport, ListPage};
 use throughline_core::snapshot::Snapshot;
 use throughline_core::time::parse_instant_or_date;
 use throughline_core::{Invalid, PipelineId, TeamId, UserId};
@@ -48,7 +48,14 @@ pub struct ReportQuery {
     seed: Option<u64>,
     runs: Option<u32>,
     at: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
+
+/// Deals of the attention list written out when no `limit` is given.
+const ATTENTION_PAGE: usize = 100;
+/// The most any page may hold.
+const MAX_PAGE: usize = 1000;
 
 fn invalid(field: &str, message: impl Into<String>) -> Problem {
     Problem::invalid(Invalid::field(field, message))
@@ -96,6 +103,18 @@ impl ReportQuery {
 
     fn grain(&self, default: Grain, allowed: &[Grain]) -> ApiResult<Grain> {
         Ok(params::grain(self.grain.as_deref(), default, allowed)?)
+    }
+
+    /// The page of a ranked list: `limit` (1–1000, default 100) items from `offset`.
+    fn page(&self) -> ApiResult<ListPage> {
+        let limit = self.limit.unwrap_or(ATTENTION_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(invalid("limit", format!("must be between 1 and {MAX_PAGE}")).into());
+        }
+        Ok(ListPage {
+            offset: self.offset.unwrap_or(0),
+            limit,
+        })
     }
 
     fn simulation(&self) -> ApiResult<Simulation> {
@@ -227,7 +246,7 @@ pub async fn attention(
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
     Ok(Json(
-        reports::attention(&mut tx, &ctx, pipeline.id, &q.filter(), ctx.at).await?,
+        reports::attention(&mut tx, &ctx, pipeline.id, &q.filter(), ctx.at, q.page()?).await?,
     ))
 }
 

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use throughline_core::report::AttentionItem;
+use throughline_core::report::{AttentionItem, ListPage};
 use throughline_store::reports;
 
 use super::Frame;
@@ -119,7 +119,15 @@ pub async fn page(
     let Some(res) = resolve(&mut tx, &user, Page::Attention, raw.as_deref()).await? else {
         return Ok(Redirect::to("/board").into_response());
     };
-    let report = reports::attention(&mut tx, &ctx, res.pipeline.id, &res.filter, ctx.at).await?;
+    let report = reports::attention(
+        &mut tx,
+        &ctx,
+        res.pipeline.id,
+        &res.filter,
+        ctx.at,
+        ListPage::first(LIMIT),
+    )
+    .await?;
     let frame = Frame::new(
         &mut tx,
         &user,
@@ -133,22 +141,17 @@ pub async fn page(
     let r = res.view;
     let cur = res.currency;
     let who = format!("open deals now, {}", r.who_label);
-    let count_of = |code: &str| {
-        report
-            .needs_effort
-            .iter()
-            .filter(|i| i.reasons.iter().any(|x| x.code == code))
-            .count() as i64
-    };
-    let at_stake: i64 = report.needs_effort.iter().map(|i| i.weighted_value).sum();
+    let summary = &report.summary;
+    let count_of = |code: &str| summary.deals_for(code) as i64;
+    let at_stake = summary.weighted_at_stake;
     let stats = Stats {
         items: vec![
             Stat::new(
                 "Need effort",
-                group(report.needs_effort.len() as i64),
+                group(summary.needs_effort as i64),
                 format!("Deals with at least one reason, {who}"),
             )
-            .tone(if report.needs_effort.is_empty() {
+            .tone(if summary.needs_effort == 0 {
                 "good"
             } else {
                 ""
@@ -176,7 +179,7 @@ pub async fn page(
             ),
             Stat::new(
                 "Effort out of proportion",
-                group(report.over_invested.len() as i64),
+                group(summary.over_invested as i64),
                 format!("Deals listed apart, {who}"),
             ),
         ],
@@ -205,7 +208,9 @@ pub async fn page(
         .collect();
     Ok(AttentionPage {
         frame,
-        more: report.needs_effort.len().saturating_sub(LIMIT),
+        more: summary
+            .needs_effort
+            .saturating_sub(report.needs_effort.len()),
         r,
         stats,
         items,

@@ -34,7 +34,7 @@ use serde_json::Value;
 use throughline_core::analytics::engine::Simulation;
 use throughline_core::analytics::flow::{Flow, flow, series};
 use throughline_core::analytics::period::{Grain, Period, PeriodArgs};
-use throughline_core::report::{AttentionReport, FunnelReport};
+use throughline_core::report::{AttentionReport, FunnelReport, ListPage};
 use throughline_core::rollup::number_date;
 use throughline_core::{Actor, Role};
 use throughline_store::reports::{
@@ -78,16 +78,18 @@ enum Report {
     FlowAggregates,
     Forecast,
     Attention,
+    AttentionWhole,
 }
 
 impl Report {
-    const ALL: [Report; 6] = [
+    const ALL: [Report; 7] = [
         Report::FunnelAdmin,
         Report::FunnelRep,
         Report::Flow,
         Report::FlowAggregates,
         Report::Forecast,
         Report::Attention,
+        Report::AttentionWhole,
     ];
 
     fn label(self) -> &'static str {
@@ -97,7 +99,8 @@ impl Report {
             Report::Flow => "flow, 26 weeks + 12-week projection + backtest, admin",
             Report::FlowAggregates => "flow aggregates only (inflow and closes per week), admin",
             Report::Forecast => "forecast, 3 months, 10,000 simulations, admin",
-            Report::Attention => "attention list, admin",
+            Report::Attention => "attention list, first page of 100, admin",
+            Report::AttentionWhole => "attention list, every deal written out, admin",
         }
     }
 
@@ -279,14 +282,21 @@ impl Fixture {
         .expect("forecast")
     }
 
-    /// `GET /api/v1/reports/attention?pipeline=…`: the API serves the whole list in one
-    /// response (it has no pages).
-    async fn attention(&self) -> AttentionReport {
+    /// `GET /api/v1/reports/attention?pipeline=…` serves the first page (the whole list
+    /// summed up, its first 100 deals written out); `page` picks another.
+    async fn attention(&self, page: ListPage) -> AttentionReport {
         let ctx = self.ctx(Viewer::Admin);
         let (mut tx, pipeline) = self.begin().await;
-        reports::attention(&mut tx, &ctx, pipeline, &ReportFilter::default(), ctx.at)
-            .await
-            .expect("attention")
+        reports::attention(
+            &mut tx,
+            &ctx,
+            pipeline,
+            &ReportFilter::default(),
+            ctx.at,
+            page,
+        )
+        .await
+        .expect("attention")
     }
 
     fn run(&self, report: Report) {
@@ -296,7 +306,8 @@ impl Fixture {
             Report::Flow => drop(self.rt.block_on(self.flow())),
             Report::FlowAggregates => drop(self.rt.block_on(self.flow_aggregates())),
             Report::Forecast => drop(self.rt.block_on(self.forecast())),
-            Report::Attention => drop(self.rt.block_on(self.attention())),
+            Report::Attention => drop(self.rt.block_on(self.attention(ListPage::first(100)))),
+            Report::AttentionWhole => drop(self.rt.block_on(self.attention(ListPage::ALL))),
         }
     }
 }
@@ -345,6 +356,12 @@ mod reports_sqlite {
     fn attention(b: divan::Bencher) {
         let f = fixture();
         b.bench(|| f.run(Report::Attention));
+    }
+
+    #[divan::bench]
+    fn attention_whole_list(b: divan::Bencher) {
+        let f = fixture();
+        b.bench(|| f.run(Report::AttentionWhole));
     }
 }
 
@@ -865,7 +882,10 @@ fn dump(dir: &str) {
     write("funnel-rep", pretty(&f.rt.block_on(f.funnel(Viewer::Rep))));
     write("flow", pretty(&f.rt.block_on(f.flow())));
     write("forecast", pretty(&f.rt.block_on(f.forecast())));
-    write("attention", pretty(&f.rt.block_on(f.attention())));
+    write(
+        "attention",
+        pretty(&f.rt.block_on(f.attention(ListPage::ALL))),
+    );
 }
 
 mod erased {

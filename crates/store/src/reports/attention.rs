@@ -5,17 +5,18 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use throughline_core::report::{
-    ATTENTION_WEIGHTS, AttentionFacts, AttentionReport, attention as rank,
+    ATTENTION_WEIGHTS, AttentionFacts, AttentionReport, ListPage, attention as rank,
 };
 use throughline_core::time::{MS_PER_DAY, to_ms};
 use throughline_core::{DealId, PipelineId, StageId, UserId};
 
-use super::queries::{ReportFilter, stays};
+use super::queries::{ReportFilter, person_binds, stays};
 use crate::db::{Tx, on_conn};
 use crate::error::Result;
 use crate::events::Ctx;
-use crate::rows::{opt_text, parse};
+use crate::rows::{parse, parse_once};
 use crate::scope::visible_owner;
+use crate::table_read::for_each_row;
 use crate::{pipelines, settings};
 
 /// The 90th percentile (nearest rank) of whole days over a histogram, and its size.
@@ -37,25 +38,13 @@ fn p90(histogram: &[(i64, i64)]) -> Option<(f64, i64)> {
     None
 }
 
-type OpenRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-);
-
 pub async fn attention(
     tx: &mut Tx,
     ctx: &Ctx,
     pipeline_id: PipelineId,
     filter: &ReportFilter,
     now: Timestamp,
+    page: ListPage,
 ) -> Result<AttentionReport> {
     let pipeline = pipelines::require(tx, pipeline_id).await?;
     let stages: HashMap<StageId, throughline_core::pipeline::Stage> =
@@ -90,17 +79,6 @@ pub async fn attention(
            AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5)){origin}",
         visible = visible_owner!("d.owner_id"),
     );
-    let rows: Vec<OpenRow> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-    .bind(ctx.role())
-    .bind(ctx.user())
-    .bind(pipeline_id.to_string())
-    .bind(opt_text(filter.owner_id))
-    .bind(opt_text(filter.team_id))
-    .bind(filter.source.clone())
-    .bind(filter.campaign.clone())
-    .fetch_all(&mut *c)
-    .await)?;
-
     // Open activities of open deals: does each have a next step, and how late is the oldest?
     let next: Vec<(String, Option<i64>)> = on_conn!(tx, c => sqlx::query_as(
         "SELECT a.deal_id, MIN(a.due_at) FROM activities a JOIN deals d ON d.id = a.deal_id
@@ -119,60 +97,53 @@ pub async fn attention(
     // Stage and owner ids repeat: parse each once.
     let mut stage_ids: HashMap<String, StageId> = HashMap::new();
     let mut owner_ids: HashMap<String, UserId> = HashMap::new();
-    let mut facts = Vec::with_capacity(rows.len());
-    for (id, title, stage, owner, value, entered, close, pushes, done, minutes) in rows {
-        let stage_id: StageId = match stage_ids.get(&stage) {
-            Some(s) => *s,
-            None => {
-                let s = parse("stage id", &stage)?;
-                stage_ids.insert(stage, s);
-                s
-            }
-        };
-        let owner_id: UserId = match owner_ids.get(&owner) {
-            Some(o) => *o,
-            None => {
-                let o = parse("user id", &owner)?;
-                owner_ids.insert(owner, o);
-                o
-            }
-        };
+    let mut facts = vec![];
+    for_each_row(tx, &sql, &person_binds(ctx, pipeline_id, filter), |r| {
+        let id = r.text(0)?;
+        let stage_id = parse_once(&mut stage_ids, "stage id", r.text(2)?)?;
+        let owner_id = parse_once(&mut owner_ids, "user id", r.text(3)?)?;
         let st = stages.get(&stage_id);
-        let earliest_due = next.get(&id).copied().flatten();
-        let overdue_days = earliest_due
+        let next_due = next.get(id);
+        let overdue_days = next_due
+            .copied()
+            .flatten()
             .filter(|d| *d < now_ms)
             .map(|d| (now_ms - d) / MS_PER_DAY);
-        let past_close_days = close
-            .as_deref()
+        let past_close_days = r
+            .opt_text(6)?
             .and_then(|c| c.parse::<jiff::civil::Date>().ok())
             .filter(|d| *d < today)
             .and_then(|d| d.until(today).ok())
             .map(|span| i64::from(span.get_days()));
         facts.push(AttentionFacts {
-            deal_id: parse::<DealId>("deal id", &id)?,
-            title,
+            deal_id: parse::<DealId>("deal id", id)?,
+            title: r.text(1)?.to_string(),
             owner_id,
             stage_id,
             stage_name: st.map(|s| s.name.clone()).unwrap_or_default(),
             probability: st.map(|s| s.probability).unwrap_or(0),
-            value,
-            days_in_stage: ((now_ms - entered).max(0)) / MS_PER_DAY,
+            value: r.int(4)?,
+            days_in_stage: ((now_ms - r.int(5)?).max(0)) / MS_PER_DAY,
             rot_days: st.and_then(|s| s.rot_days),
             stage_p90_days: stage_p90.get(&stage_id).copied(),
-            has_next_activity: next.contains_key(&id),
+            has_next_activity: next_due.is_some(),
             overdue_days,
             past_close_days,
-            close_pushes: pushes,
-            activities_done: done,
-            effort_minutes: minutes,
+            close_pushes: r.int(7)?,
+            activities_done: r.int(8)?,
+            effort_minutes: r.int(9)?,
         });
-    }
-    let (needs_effort, over_invested) = rank(&facts, pipeline.currency);
+        Ok(())
+    })
+    .await?;
+    let ranking = rank(&facts, pipeline.currency, page);
     Ok(AttentionReport {
         pipeline_id,
         currency: pipeline.currency,
-        needs_effort,
-        over_invested,
+        summary: ranking.summary,
+        offset: page.offset,
+        needs_effort: ranking.needs_effort,
+        over_invested: ranking.over_invested,
         weights: ATTENTION_WEIGHTS.to_vec(),
     })
 }

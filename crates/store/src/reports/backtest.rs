@@ -1,7 +1,7 @@
 //! How far to trust the projection: the same projection made as of a past day, from the history
 //! known then, set beside what the deals open that day actually brought in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -18,11 +18,13 @@ use throughline_core::{PipelineId, StageId};
 
 use super::model::age_days;
 use super::queries::stays;
-use crate::db::{Tx, on_conn};
+use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::events::Ctx;
-use crate::rows::parse;
+use crate::rows::parse_once;
 use crate::scope::visible_owner;
+use crate::table_read::for_each_row;
+use crate::table_rows::Val;
 use crate::{pipelines, settings};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,8 +46,6 @@ pub struct BacktestReport {
     pub summary: Backtest,
     pub weeks: Vec<BacktestWeek>,
 }
-
-type CoverRow = (String, String, i64, i64);
 
 /// The projection `weeks` weeks ago compared with what happened since; `None` without history.
 pub async fn backtest(
@@ -99,8 +99,8 @@ pub async fn backtest(
     // every span that began before the instant, most of the history. A span that began with a
     // stage entry began the stay itself (a deal's spans follow one another without overlap),
     // so only the others look back for the entry.
-    let covering: Vec<CoverRow> = on_conn!(tx, c => sqlx::query_as(concat!(
-        "SELECT s.deal_id, s.stage_id, s.value,
+    let covering = concat!(
+        "SELECT s.stage_id, s.value,
                 CASE WHEN s.entered THEN s.valid_from ELSE
                 COALESCE((SELECT MAX(e.valid_from) FROM deal_spans e
                           WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from) END
@@ -108,41 +108,42 @@ pub async fn backtest(
          WHERE s.pipeline_id = $3 AND s.valid_to IS NULL AND s.valid_from <= $4 AND ",
         visible_owner!("s.owner_id"),
         " UNION ALL
-         SELECT s.deal_id, s.stage_id, s.value,
+         SELECT s.stage_id, s.value,
                 CASE WHEN s.entered THEN s.valid_from ELSE
                 COALESCE((SELECT MAX(e.valid_from) FROM deal_spans e
                           WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from) END
          FROM deal_spans s
          WHERE s.pipeline_id = $3 AND s.valid_to > $4 AND +s.valid_from <= $4 AND ",
         visible_owner!("s.owner_id")
-    ))
-    .bind(ctx.role())
-    .bind(ctx.user())
-    .bind(pipeline_id.to_string())
-    .bind(at_ms)
-    .fetch_all(&mut *c)
-    .await)?;
-    if covering.is_empty() {
-        return Ok(None);
-    }
+    );
+    let binds = [
+        Val::Shared(ctx.role().into()),
+        Val::Text(ctx.user()),
+        Val::Text(Some(pipeline_id.to_string())),
+        Val::Int(Some(at_ms)),
+    ];
     let mut open_bins: HashMap<(usize, u32), u64> = HashMap::new();
     let mut deals = vec![];
-    let mut ids: HashSet<String> = HashSet::new();
-    for (deal, stage, value, entered) in covering {
-        let stage: StageId = parse("stage id", &stage)?;
+    let mut stage_ids: HashMap<String, StageId> = HashMap::new();
+    for_each_row(tx, covering, &binds, |r| {
+        let stage: StageId = parse_once(&mut stage_ids, "stage id", r.text(0)?)?;
         let Some(&i) = index.get(&stage) else {
-            continue;
+            return Ok(());
         };
-        let age = age_days(entered, at);
+        let age = age_days(r.int(2)?, at);
         *open_bins.entry((i, age)).or_default() += 1;
         deals.push(SimDeal {
             stage: i,
             age_days: age,
-            value,
+            value: r.int(1)?,
             probability: stages[i].probability,
             expected_close: None,
         });
-        ids.insert(deal);
+        Ok(())
+    })
+    .await?;
+    if deals.is_empty() {
+        return Ok(None);
     }
     bins.extend(open_bins.into_iter().map(|((stage, days), count)| StayBin {
         stage,
@@ -167,23 +168,31 @@ pub async fn backtest(
         .to_zoned_datetime(tz.clone())
         .map_err(|e| StoreError::invalid("weeks", e.to_string()))?
         .timestamp();
-    let won: Vec<(String, i64, i64)> = on_conn!(tx, c => sqlx::query_as(
-        "SELECT id, closed_at, value FROM deals WHERE pipeline_id = $1 AND status = 'won' AND closed_at >= $2 AND closed_at < $3",
-    )
-    .bind(pipeline_id.to_string())
-    .bind(at_ms)
-    .bind(to_ms(end))
-    .fetch_all(&mut *c)
-    .await)?;
+    // Won since by a deal that was open here then, as the actor may see it. A deal's spans
+    // follow one another, so the one covering the instant, if any, is the last to begin by
+    // then: one index seek per won deal.
+    let won = concat!(
+        "SELECT d.closed_at, d.value FROM deals d
+         WHERE d.pipeline_id = $3 AND d.status = 'won' AND d.closed_at >= $4 AND d.closed_at < $5
+           AND EXISTS (SELECT 1 FROM (SELECT s.pipeline_id, s.valid_to, s.owner_id FROM deal_spans s
+                                      WHERE s.deal_id = d.id AND s.valid_from <= $4
+                                      ORDER BY s.valid_from DESC, COALESCE(s.valid_to, 9223372036854775807) DESC
+                                      LIMIT 1) c
+                       WHERE c.pipeline_id = $3 AND (c.valid_to IS NULL OR c.valid_to > $4) AND ",
+        visible_owner!("c.owner_id"),
+        ")"
+    );
+    let mut binds = binds.to_vec();
+    binds.push(Val::Int(Some(to_ms(end))));
     let mut actual_by_week: HashMap<String, i64> = HashMap::new();
-    for (id, closed, value) in won {
-        if ids.contains(&id) {
-            let day = throughline_core::rollup::number_date(local_day(from_ms(closed), &tz));
-            *actual_by_week
-                .entry(bucket_of(day, Grain::Week).key())
-                .or_default() += value;
-        }
-    }
+    for_each_row(tx, won, &binds, |r| {
+        let day = throughline_core::rollup::number_date(local_day(from_ms(r.int(0)?), &tz));
+        *actual_by_week
+            .entry(bucket_of(day, Grain::Week).key())
+            .or_default() += r.int(1)?;
+        Ok(())
+    })
+    .await?;
     let actual: Vec<i64> = projection
         .weeks
         .iter()

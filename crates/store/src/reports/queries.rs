@@ -15,7 +15,9 @@ use throughline_core::{PipelineId, StageId, TeamId, UserId};
 use crate::db::{Tx, on_conn};
 use crate::error::{Result, StoreError};
 use crate::events::Ctx;
-use crate::rows::{opt_text, parse};
+use crate::rows::{opt_text, parse, parse_once};
+use crate::table_read::for_each_row;
+use crate::table_rows::Val;
 
 /// Inclusive range of calendar days in the team's time zone, as day numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -470,36 +472,34 @@ pub async fn open_sim_rows(
            AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5)){origin}",
         visible = crate::scope::visible_owner!("d.owner_id"),
     );
-    let rows: Vec<(String, i64, i64, Option<String>)> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(ctx.role())
-        .bind(ctx.user())
-        .bind(pipeline.to_string())
-        .bind(opt_text(filter.owner_id))
-        .bind(opt_text(filter.team_id))
-        .bind(filter.source.clone())
-        .bind(filter.campaign.clone())
-        .fetch_all(&mut *c)
-        .await)?;
     // Stage ids repeat: parse each once.
     let mut stages: HashMap<String, StageId> = HashMap::new();
-    rows.into_iter()
-        .map(|(stage, entered, value, close)| {
-            let stage_id = match stages.get(&stage) {
-                Some(id) => *id,
-                None => {
-                    let id: StageId = parse("stage id", &stage)?;
-                    stages.insert(stage, id);
-                    id
-                }
-            };
-            Ok(OpenSimRow {
-                stage_id,
-                stage_entered_at: entered,
-                value,
-                expected_close_date: close,
-            })
-        })
-        .collect()
+    let mut out = vec![];
+    for_each_row(tx, &sql, &person_binds(ctx, pipeline, filter), |r| {
+        out.push(OpenSimRow {
+            stage_id: parse_once(&mut stages, "stage id", r.text(0)?)?,
+            stage_entered_at: r.int(1)?,
+            value: r.int(2)?,
+            expected_close_date: r.opt_text(3)?.map(str::to_string),
+        });
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// The parameters of the open-deal queries: `$1` role, `$2` user, `$3` pipeline, `$4` owner,
+/// `$5` team, `$6` source, `$7` campaign.
+pub(crate) fn person_binds(ctx: &Ctx, pipeline: PipelineId, filter: &ReportFilter) -> [Val; 7] {
+    [
+        Val::Shared(ctx.role().into()),
+        Val::Text(ctx.user()),
+        Val::Text(Some(pipeline.to_string())),
+        Val::Text(opt_text(filter.owner_id)),
+        Val::Text(opt_text(filter.team_id)),
+        Val::Text(filter.source.clone()),
+        Val::Text(filter.campaign.clone()),
+    ]
 }
 
 /// Won deals closed in the range by whole days of their cycle (`cycle_times`' won side,
