@@ -88,7 +88,7 @@ struct Lost<'a> {
 
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v)
-        .map_err(|e| StoreError::Bulk(format!("an event cannot be written: {e}")))
+        .map_err(|e| StoreError::Raw(format!("an event cannot be written: {e}")))
 }
 
 const DEAL_COLUMNS: &[&str] = &[

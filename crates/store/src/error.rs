@@ -51,9 +51,9 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
-    /// A bulk write (an import) was refused by SQLite itself.
+    /// A statement run on SQLite's own handle (bulk writes, large reads) was refused.
     #[error("database error: {0}")]
-    Bulk(String),
+    Raw(String),
 
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

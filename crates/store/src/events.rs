@@ -38,6 +38,11 @@ impl Ctx {
         to_ms(self.at)
     }
 
+    /// Does the actor see every record (an admin, or the system)?
+    pub(crate) fn sees_everything(&self) -> bool {
+        self.role() == "admin"
+    }
+
     pub(crate) fn role(&self) -> &'static str {
         self.actor.role.as_str()
     }

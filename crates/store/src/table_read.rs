@@ -133,7 +133,7 @@ fn sqlite_each(
     each: &mut dyn FnMut(&dyn RowRead) -> Result<()>,
 ) -> Result<()> {
     use libsqlite3_sys as ffi;
-    let sql = CString::new(sql).map_err(|e| StoreError::Bulk(e.to_string()))?;
+    let sql = CString::new(sql).map_err(|e| StoreError::Raw(e.to_string()))?;
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
     // SAFETY: `db` is locked for us by sqlx for the duration of this call (no other thread
     // uses it); the statement is finalized on every path below.
@@ -144,7 +144,7 @@ fn sqlite_each(
     let result = (|| {
         for (i, v) in binds.iter().enumerate() {
             let name =
-                CString::new(format!("${}", i + 1)).map_err(|e| StoreError::Bulk(e.to_string()))?;
+                CString::new(format!("${}", i + 1)).map_err(|e| StoreError::Raw(e.to_string()))?;
             // SAFETY: `stmt` is valid; `name` is a NUL-terminated string.
             let col = unsafe { ffi::sqlite3_bind_parameter_index(stmt, name.as_ptr()) };
             if col == 0 {

@@ -166,7 +166,7 @@ pub(crate) fn sqlite_error(db: *mut libsqlite3_sys::sqlite3, what: &str) -> Stor
     let message = unsafe { CStr::from_ptr(libsqlite3_sys::sqlite3_errmsg(db)) }
         .to_string_lossy()
         .into_owned();
-    StoreError::Bulk(format!("{what}: {message}"))
+    StoreError::Raw(format!("{what}: {message}"))
 }
 
 /// Insert `values` (rows of `width` columns) with one prepared statement.
@@ -177,7 +177,7 @@ fn sqlite_insert(
     values: &[Val],
 ) -> Result<()> {
     use libsqlite3_sys as ffi;
-    let sql = CString::new(sql).map_err(|e| StoreError::Bulk(e.to_string()))?;
+    let sql = CString::new(sql).map_err(|e| StoreError::Raw(e.to_string()))?;
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
     // SAFETY: `db` is locked for us by sqlx for the duration of this call (no other thread
     // uses it); the statement is finalized on every path below.

@@ -12,5 +12,6 @@ mod errors;
 mod leads;
 mod parties;
 mod pipelines;
+mod reports;
 mod roles;
 mod snapshot;

@@ -763,19 +763,19 @@ fn profile() {
         });
         format!("{} stages", m.stages.len())
     });
-    time("open_deals", &|| {
+    time("open_sim_rows", &|| {
         let rows = f.rt.block_on(async {
             let mut tx = f.store.read().await.unwrap();
-            reports::open_deals(&mut tx, &ctx, pipeline, &filter)
+            reports::open_sim_rows(&mut tx, &ctx, pipeline, &filter)
                 .await
                 .unwrap()
         });
         format!("{} rows", rows.len())
     });
-    time("cycle_times (year)", &|| {
-        let (w, l) = f.rt.block_on(async {
+    time("won_cycle_days (year)", &|| {
+        let rows = f.rt.block_on(async {
             let mut tx = f.store.read().await.unwrap();
-            reports::cycle_times(
+            reports::won_cycle_days(
                 &mut tx,
                 &ctx,
                 pipeline,
@@ -785,7 +785,7 @@ fn profile() {
             .await
             .unwrap()
         });
-        format!("{} won, {} lost", w.len(), l.len())
+        format!("{} rows", rows.len())
     });
     time("closed (year)", &|| {
         let rows = f.rt.block_on(async {

@@ -1,7 +1,7 @@
 //! How far to trust the projection: the same projection made as of a past day, from the history
 //! known then, set beside what the deals open that day actually brought in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -14,14 +14,14 @@ use throughline_core::analytics::projection::{
 };
 use throughline_core::rollup::{StayExit, date_number, local_day, month_of_day};
 use throughline_core::time::{from_ms, to_ms};
-use throughline_core::{PipelineId, StageId};
+use throughline_core::{DealId, PipelineId, StageId};
 
 use super::model::age_days;
 use super::queries::stays;
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::events::Ctx;
-use crate::rows::parse_once;
+use crate::rows::{parse, parse_once};
 use crate::scope::visible_owner;
 use crate::table_read::for_each_row;
 use crate::table_rows::Val;
@@ -100,7 +100,7 @@ pub async fn backtest(
     // stage entry began the stay itself (a deal's spans follow one another without overlap),
     // so only the others look back for the entry.
     let covering = concat!(
-        "SELECT s.stage_id, s.value,
+        "SELECT s.stage_id, s.value, s.deal_id,
                 CASE WHEN s.entered THEN s.valid_from ELSE
                 COALESCE((SELECT MAX(e.valid_from) FROM deal_spans e
                           WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from) END
@@ -108,7 +108,7 @@ pub async fn backtest(
          WHERE s.pipeline_id = $3 AND s.valid_to IS NULL AND s.valid_from <= $4 AND ",
         visible_owner!("s.owner_id"),
         " UNION ALL
-         SELECT s.stage_id, s.value,
+         SELECT s.stage_id, s.value, s.deal_id,
                 CASE WHEN s.entered THEN s.valid_from ELSE
                 COALESCE((SELECT MAX(e.valid_from) FROM deal_spans e
                           WHERE e.deal_id = s.deal_id AND e.entered = TRUE AND e.valid_from <= $4), s.valid_from) END
@@ -125,12 +125,14 @@ pub async fn backtest(
     let mut open_bins: HashMap<(usize, u32), u64> = HashMap::new();
     let mut deals = vec![];
     let mut stage_ids: HashMap<String, StageId> = HashMap::new();
+    let mut open_then: HashSet<DealId> = HashSet::new();
     for_each_row(tx, covering, &binds, |r| {
         let stage: StageId = parse_once(&mut stage_ids, "stage id", r.text(0)?)?;
         let Some(&i) = index.get(&stage) else {
             return Ok(());
         };
-        let age = age_days(r.int(2)?, at);
+        let age = age_days(r.int(3)?, at);
+        open_then.insert(parse("deal id", r.text(2)?)?);
         *open_bins.entry((i, age)).or_default() += 1;
         deals.push(SimDeal {
             stage: i,
@@ -163,33 +165,26 @@ pub async fn backtest(
     };
     let projection = project(&model, &request)?;
 
-    // What those same deals brought in, week by week.
     let end = this_week
         .to_zoned_datetime(tz.clone())
         .map_err(|e| StoreError::invalid("weeks", e.to_string()))?
         .timestamp();
-    // Won since by a deal that was open here then, as the actor may see it. A deal's spans
-    // follow one another, so the one covering the instant, if any, is the last to begin by
-    // then: one index seek per won deal.
-    let won = concat!(
-        "SELECT d.closed_at, d.value FROM deals d
-         WHERE d.pipeline_id = $3 AND d.status = 'won' AND d.closed_at >= $4 AND d.closed_at < $5
-           AND EXISTS (SELECT 1 FROM (SELECT s.pipeline_id, s.valid_to, s.owner_id FROM deal_spans s
-                                      WHERE s.deal_id = d.id AND s.valid_from <= $4
-                                      ORDER BY s.valid_from DESC, COALESCE(s.valid_to, 9223372036854775807) DESC
-                                      LIMIT 1) c
-                       WHERE c.pipeline_id = $3 AND (c.valid_to IS NULL OR c.valid_to > $4) AND ",
-        visible_owner!("c.owner_id"),
-        ")"
-    );
-    let mut binds = binds.to_vec();
-    binds.push(Val::Int(Some(to_ms(end))));
+    // What those same deals won since, week by week (every column is in `deals_won`).
+    let won = "SELECT id, closed_at, value FROM deals
+               WHERE pipeline_id = $1 AND status = 'won' AND closed_at >= $2 AND closed_at < $3";
+    let binds = [
+        Val::Text(Some(pipeline_id.to_string())),
+        Val::Int(Some(at_ms)),
+        Val::Int(Some(to_ms(end))),
+    ];
     let mut actual_by_week: HashMap<String, i64> = HashMap::new();
     for_each_row(tx, won, &binds, |r| {
-        let day = throughline_core::rollup::number_date(local_day(from_ms(r.int(0)?), &tz));
-        *actual_by_week
-            .entry(bucket_of(day, Grain::Week).key())
-            .or_default() += r.int(1)?;
+        if open_then.contains(&parse::<DealId>("deal id", r.text(0)?)?) {
+            let day = throughline_core::rollup::number_date(local_day(from_ms(r.int(1)?), &tz));
+            *actual_by_week
+                .entry(bucket_of(day, Grain::Week).key())
+                .or_default() += r.int(2)?;
+        }
         Ok(())
     })
     .await?;

@@ -15,7 +15,7 @@ use throughline_core::analytics::projection::{
 use throughline_core::analytics::stats::Histogram;
 use throughline_core::rollup::number_date;
 
-use super::model::learn;
+use super::model::learn_from;
 use super::queries::{
     Cut, DayRange, ReportFilter, closed, inflow, inflow_per_day, open_sim_rows, won_cycle_days,
 };
@@ -115,8 +115,10 @@ pub async fn flow_report(
     // The projection: from today, with this pipeline's learned behaviour.
     let tz = settings::time_zone(tx).await?;
     let today = ctx.at.to_zoned_datetime(tz.clone()).date();
-    let learned = learn(tx, pipeline_id, ctx.at).await?;
-    let deals = learned.sim_rows(&open_sim_rows(tx, ctx, pipeline_id, filter).await?, ctx.at);
+    let open = open_sim_rows(tx, ctx, pipeline_id, filter).await?;
+    let whole = ctx.sees_everything() && filter.is_empty();
+    let learned = learn_from(tx, pipeline_id, ctx.at, whole.then_some(&open[..])).await?;
+    let deals = learned.sim_rows(&open, ctx.at);
 
     let recent = DayRange::dates(days_before(today, 84)?, days_before(today, 1)?);
     let recent_won: i64 = closed(tx, ctx, pipeline_id, recent, filter, Cut::None)

@@ -12,10 +12,12 @@ use throughline_core::time::{MS_PER_DAY, to_ms};
 use throughline_core::{PipelineId, StageId};
 
 use super::queries::{OpenDeal, OpenSimRow, stays};
-use crate::db::{Tx, on_conn};
+use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::pipelines;
-use crate::rows::parse;
+use crate::rows::parse_once;
+use crate::table_read::for_each_row;
+use crate::table_rows::Val;
 
 /// A learned model and the stage order its indexes follow.
 pub struct LearnedModel {
@@ -31,6 +33,17 @@ pub fn age_days(from_ms: i64, now: Timestamp) -> u32 {
 }
 
 pub async fn learn(tx: &mut Tx, pipeline: PipelineId, now: Timestamp) -> Result<LearnedModel> {
+    learn_from(tx, pipeline, now, None).await
+}
+
+/// [`learn`], given the pipeline's open deals when they were already read in full (by one who
+/// sees every deal, without filters); otherwise they are read here.
+pub(crate) async fn learn_from(
+    tx: &mut Tx,
+    pipeline: PipelineId,
+    now: Timestamp,
+    all_open: Option<&[OpenSimRow]>,
+) -> Result<LearnedModel> {
     let mut stages = pipelines::stages(tx, pipeline, true).await?;
     stages.sort_by_key(|s| (s.archived, s.position, s.id));
     let index: HashMap<StageId, usize> =
@@ -59,23 +72,28 @@ pub async fn learn(tx: &mut Tx, pipeline: PipelineId, now: Timestamp) -> Result<
     }
     // Every open deal of the pipeline is a stay still running: the censored observations that
     // keep the durations honest.
-    // Counted per stage and whole days in it by the database (the `deals_open` index holds
-    // both): a few thousand rows instead of one per open deal. The age is `age_days`.
-    let open: Vec<(String, i64, i64)> = on_conn!(tx, c => sqlx::query_as(
-        "SELECT stage_id, CASE WHEN stage_entered_at < $2 THEN ($2 - stage_entered_at) / $3 ELSE 0 END AS age, COUNT(*)
-         FROM deals WHERE pipeline_id = $1 AND status = 'open' GROUP BY stage_id, age",
-    )
-    .bind(pipeline.to_string())
-    .bind(to_ms(now))
-    .bind(MS_PER_DAY)
-    .fetch_all(&mut *c)
-    .await)?;
     let mut open_bins: HashMap<(usize, u32), u64> = HashMap::new();
-    for (stage, age, count) in open {
-        let stage: StageId = parse("stage id", &stage)?;
+    let mut count = |stage: StageId, entered: i64| {
         if let Some(&i) = index.get(&stage) {
-            let age = u32::try_from(age).unwrap_or(u32::MAX);
-            *open_bins.entry((i, age)).or_default() += count.max(0) as u64;
+            *open_bins.entry((i, age_days(entered, now))).or_default() += 1;
+        }
+    };
+    match all_open {
+        Some(rows) => rows
+            .iter()
+            .for_each(|d| count(d.stage_id, d.stage_entered_at)),
+        None => {
+            let mut stage_ids: HashMap<String, StageId> = HashMap::new();
+            for_each_row(
+                tx,
+                "SELECT stage_id, stage_entered_at FROM deals WHERE pipeline_id = $1 AND status = 'open'",
+                &[Val::Text(Some(pipeline.to_string()))],
+                |r| {
+                    count(parse_once(&mut stage_ids, "stage id", r.text(0)?)?, r.int(1)?);
+                    Ok(())
+                },
+            )
+            .await?;
         }
     }
     bins.extend(open_bins.into_iter().map(|((stage, days), count)| StayBin {

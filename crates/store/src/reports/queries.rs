@@ -56,6 +56,11 @@ pub struct ReportFilter {
 }
 
 impl ReportFilter {
+    /// No filter: every deal the actor may see.
+    pub fn is_empty(&self) -> bool {
+        !self.by_person() && !self.by_origin()
+    }
+
     fn by_person(&self) -> bool {
         self.owner_id.is_some() || self.team_id.is_some()
     }
