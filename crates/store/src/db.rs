@@ -236,6 +236,14 @@ impl Store {
         })
     }
 
+    /// Connections open and idle now: whether a second read can start without waiting.
+    pub(crate) fn idle_connections(&self) -> usize {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.num_idle(),
+            Pool::Postgres(pool) => pool.num_idle(),
+        }
+    }
+
     /// Check the database answers.
     pub async fn ping(&self) -> Result<()> {
         match &self.pool {

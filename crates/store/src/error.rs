@@ -55,6 +55,10 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Raw(String),
 
+    /// Work run on another thread stopped before it finished (it panicked or was cancelled).
+    #[error("a report stopped before it finished: {0}")]
+    Interrupted(String),
+
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -355,7 +355,8 @@ pub async fn run(cmd: ReportCommand) -> Result<()> {
                 weeks: a.weeks,
                 simulation: simulation(&a)?,
             };
-            let report = reports::flow_report(&mut tx, &ctx, &req, &r.filter).await?;
+            let report =
+                reports::flow_report_concurrently(&s.store, &mut tx, &ctx, &req, &r.filter).await?;
             let mut rows = Rows::new(&[
                 ("series", false),
                 ("bucket", false),

@@ -209,7 +209,8 @@ pub async fn flow(
         simulation: q.simulation()?,
     };
     Ok(Json(
-        reports::flow_report(&mut tx, &ctx, &request, &q.filter()).await?,
+        reports::flow_report_concurrently(&state.store, &mut tx, &ctx, &request, &q.filter())
+            .await?,
     ))
 }
 

@@ -271,7 +271,9 @@ pub async fn page(
         simulation: report_params::simulation(None, None)
             .map_err(|e| PageError::bad_request(e.summary()))?,
     };
-    let report = reports::flow_report(&mut tx, &ctx, &request, &res.filter).await?;
+    let report =
+        reports::flow_report_concurrently(&state.store, &mut tx, &ctx, &request, &res.filter)
+            .await?;
     let frame = Frame::new(
         &mut tx,
         &user,

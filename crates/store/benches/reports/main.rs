@@ -75,6 +75,7 @@ enum Report {
     FunnelAdmin,
     FunnelRep,
     Flow,
+    FlowOneConnection,
     FlowAggregates,
     Forecast,
     Attention,
@@ -82,10 +83,11 @@ enum Report {
 }
 
 impl Report {
-    const ALL: [Report; 7] = [
+    const ALL: [Report; 8] = [
         Report::FunnelAdmin,
         Report::FunnelRep,
         Report::Flow,
+        Report::FlowOneConnection,
         Report::FlowAggregates,
         Report::Forecast,
         Report::Attention,
@@ -97,6 +99,9 @@ impl Report {
             Report::FunnelAdmin => "funnel, last full year, admin",
             Report::FunnelRep => "funnel, last full year, one rep",
             Report::Flow => "flow, 26 weeks + 12-week projection + backtest, admin",
+            Report::FlowOneConnection => {
+                "flow, the same with the backtest in turn on one connection, admin"
+            }
             Report::FlowAggregates => "flow aggregates only (inflow and closes per week), admin",
             Report::Forecast => "forecast, 3 months, 10,000 simulations, admin",
             Report::Attention => "attention list, first page of 100, admin",
@@ -104,10 +109,14 @@ impl Report {
         }
     }
 
-    /// Reports the target applies to (the aggregates are a part of the flow, timed for the
-    /// comparison with DuckDB).
+    /// Reports the target applies to, as the API serves them (the aggregates are a part of the
+    /// flow, timed for the comparison with DuckDB; the flow on one connection and the whole
+    /// attention list are timed to show what the concurrency and the paging save).
     fn has_target(self) -> bool {
-        self != Report::FlowAggregates
+        !matches!(
+            self,
+            Report::FlowAggregates | Report::FlowOneConnection | Report::AttentionWhole
+        )
     }
 }
 
@@ -132,7 +141,9 @@ struct FlowAggregates {
 
 impl Fixture {
     fn open() -> Fixture {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // As the server runs: a worker thread per core.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
@@ -215,8 +226,10 @@ impl Fixture {
         .expect("funnel")
     }
 
-    /// `GET /api/v1/reports/flow?pipeline=…` (weekly, last 26 weeks, 12 weeks ahead).
-    async fn flow(&self) -> FlowReport {
+    /// `GET /api/v1/reports/flow?pipeline=…` (weekly, last 26 weeks, 12 weeks ahead): the
+    /// backtest on a second connection at the same time, as the API runs it; or, with
+    /// `one_connection`, everything in turn on one.
+    async fn flow(&self, one_connection: bool) -> FlowReport {
         let ctx = self.ctx(Viewer::Admin);
         let (mut tx, pipeline) = self.begin().await;
         let _ = settings::time_zone(&mut tx).await.expect("time zone");
@@ -227,9 +240,13 @@ impl Fixture {
             weeks: FLOW_WEEKS,
             simulation: Self::simulation(),
         };
-        reports::flow_report(&mut tx, &ctx, &request, &ReportFilter::default())
-            .await
-            .expect("flow")
+        let filter = ReportFilter::default();
+        if one_connection {
+            reports::flow_report(&mut tx, &ctx, &request, &filter).await
+        } else {
+            reports::flow_report_concurrently(&self.store, &mut tx, &ctx, &request, &filter).await
+        }
+        .expect("flow")
     }
 
     /// The part of the flow report that the DuckDB baseline computes: inflow and closes per
@@ -303,7 +320,8 @@ impl Fixture {
         match report {
             Report::FunnelAdmin => drop(self.rt.block_on(self.funnel(Viewer::Admin))),
             Report::FunnelRep => drop(self.rt.block_on(self.funnel(Viewer::Rep))),
-            Report::Flow => drop(self.rt.block_on(self.flow())),
+            Report::Flow => drop(self.rt.block_on(self.flow(false))),
+            Report::FlowOneConnection => drop(self.rt.block_on(self.flow(true))),
             Report::FlowAggregates => drop(self.rt.block_on(self.flow_aggregates())),
             Report::Forecast => drop(self.rt.block_on(self.forecast())),
             Report::Attention => drop(self.rt.block_on(self.attention(ListPage::first(100)))),
@@ -338,6 +356,12 @@ mod reports_sqlite {
     fn flow_with_projection(b: divan::Bencher) {
         let f = fixture();
         b.bench(|| f.run(Report::Flow));
+    }
+
+    #[divan::bench]
+    fn flow_on_one_connection(b: divan::Bencher) {
+        let f = fixture();
+        b.bench(|| f.run(Report::FlowOneConnection));
     }
 
     #[divan::bench]
@@ -880,7 +904,8 @@ fn dump(dir: &str) {
         pretty(&f.rt.block_on(f.funnel(Viewer::Admin))),
     );
     write("funnel-rep", pretty(&f.rt.block_on(f.funnel(Viewer::Rep))));
-    write("flow", pretty(&f.rt.block_on(f.flow())));
+    write("flow", pretty(&f.rt.block_on(f.flow(false))));
+    write("flow-one-connection", pretty(&f.rt.block_on(f.flow(true))));
     write("forecast", pretty(&f.rt.block_on(f.forecast())));
     write(
         "attention",

@@ -19,7 +19,7 @@ use super::model::learn_from;
 use super::queries::{
     Cut, DayRange, ReportFilter, closed, inflow, inflow_per_day, open_sim_rows, won_cycle_days,
 };
-use crate::db::Tx;
+use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events::Ctx;
 use crate::settings;
@@ -87,6 +87,59 @@ pub struct FlowRequest {
 }
 
 pub async fn flow_report(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    request: &FlowRequest,
+    filter: &ReportFilter,
+) -> Result<FlowReport> {
+    let mut report = flow_without_backtest(tx, ctx, request, filter).await?;
+    report.backtest = super::backtest::backtest(
+        tx,
+        ctx,
+        request.pipeline_id,
+        request.weeks,
+        request.simulation,
+    )
+    .await?;
+    Ok(report)
+}
+
+/// [`flow_report`], with the backtest worked out at the same time on a second connection of
+/// `store` (on another core where the runtime has one): the two share nothing, and the
+/// backtest reads only a past that the present does not change. Where no connection is idle,
+/// the backtest follows on `tx`, so that a busy pool never waits on itself.
+pub async fn flow_report_concurrently(
+    store: &Store,
+    tx: &mut Tx,
+    ctx: &Ctx,
+    request: &FlowRequest,
+    filter: &ReportFilter,
+) -> Result<FlowReport> {
+    if store.idle_connections() == 0 {
+        return flow_report(tx, ctx, request, filter).await;
+    }
+    let (store, actor) = (store.clone(), *ctx);
+    let FlowRequest {
+        pipeline_id,
+        weeks,
+        simulation,
+        ..
+    } = *request;
+    let backtest = tokio::spawn(async move {
+        let mut tx = store.read().await?;
+        super::backtest::backtest(&mut tx, &actor, pipeline_id, weeks, simulation).await
+    });
+    let report = flow_without_backtest(tx, ctx, request, filter).await;
+    let backtest = backtest
+        .await
+        .map_err(|e| StoreError::Interrupted(format!("the backtest: {e}")))?;
+    Ok(FlowReport {
+        backtest: backtest?,
+        ..report?
+    })
+}
+
+async fn flow_without_backtest(
     tx: &mut Tx,
     ctx: &Ctx,
     request: &FlowRequest,
@@ -167,7 +220,6 @@ pub async fn flow_report(
             simulation,
         },
     )?;
-    let backtest = super::backtest::backtest(tx, ctx, pipeline_id, weeks, simulation).await?;
     Ok(FlowReport {
         pipeline_id,
         from: period.from,
@@ -185,6 +237,6 @@ pub async fn flow_report(
             pace_per_week: pace.per_week(),
             pace_source: "mean weekly won value of the last 12 weeks",
         },
-        backtest,
+        backtest: None,
     })
 }

@@ -15,7 +15,7 @@ mod velocity;
 pub use attention::attention;
 pub use backtest::{BacktestReport, BacktestWeek, backtest};
 pub use cycle::{CycleReport, StageTime, cycle};
-pub use flow::{Assumptions, FlowReport, FlowRequest, flow_report};
+pub use flow::{Assumptions, FlowReport, FlowRequest, flow_report, flow_report_concurrently};
 pub use forecast::{ForecastReport, StageCalibration, forecast};
 pub use funnel::{Grouping, funnel};
 pub use model::{LearnedModel, learn};

@@ -357,32 +357,55 @@ pub async fn stays(
     months: Option<(i64, i64)>,
 ) -> Result<Vec<StayRow>> {
     let (from, to) = months.unwrap_or((i64::MIN, i64::MAX));
-    let rows: Vec<(String, i64, String, String, i64)> = on_conn!(tx, c => sqlx::query_as(
-        "SELECT stage_id, days, exit, to_stage, CAST(SUM(count) AS BIGINT) FROM report_stays
-         WHERE pipeline_id = $1 AND month >= $2 AND month <= $3 GROUP BY stage_id, days, exit, to_stage",
+    // Summed here rather than grouped by the database: the rows come in key order already,
+    // and a sort of every month's rows costs more than the sums.
+    type Key = (StageId, i64, StayExit, Option<StageId>);
+    let mut sums: HashMap<Key, i64> = HashMap::new();
+    let mut stages: HashMap<String, StageId> = HashMap::new();
+    for_each_row(
+        tx,
+        "SELECT stage_id, days, exit, to_stage, count FROM report_stays
+         WHERE pipeline_id = $1 AND month >= $2 AND month <= $3",
+        &[
+            Val::Text(Some(pipeline.to_string())),
+            Val::Int(Some(from)),
+            Val::Int(Some(to)),
+        ],
+        |r| {
+            let exit = r.text(2)?;
+            let exit = StayExit::parse(exit)
+                .ok_or_else(|| StoreError::Corrupt(format!("stay exit `{exit}`")))?;
+            let to_stage = match r.text(3)? {
+                "" => None,
+                to => Some(parse_once(&mut stages, "stage id", to)?),
+            };
+            let stage = parse_once(&mut stages, "stage id", r.text(0)?)?;
+            *sums.entry((stage, r.int(1)?, exit, to_stage)).or_default() += r.int(4)?;
+            Ok(())
+        },
     )
-    .bind(pipeline.to_string())
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *c)
-    .await)?;
-    rows.into_iter()
-        .filter(|r| r.4 != 0)
-        .map(|(stage, days, exit, to, count)| {
-            Ok(StayRow {
-                stage_id: parse("stage id", &stage)?,
-                days,
-                exit: StayExit::parse(&exit)
-                    .ok_or_else(|| StoreError::Corrupt(format!("stay exit `{exit}`")))?,
-                to_stage: if to.is_empty() {
-                    None
-                } else {
-                    Some(parse("stage id", &to)?)
-                },
-                count,
-            })
+    .await?;
+    let mut rows: Vec<StayRow> = sums
+        .into_iter()
+        .filter(|(_, count)| *count != 0)
+        .map(|((stage_id, days, exit, to_stage), count)| StayRow {
+            stage_id,
+            days,
+            exit,
+            to_stage,
+            count,
         })
-        .collect()
+        .collect();
+    // The order a GROUP BY of the key columns gave (ids sort as their text does).
+    rows.sort_by(|a, b| {
+        (a.stage_id, a.days, a.exit.as_str(), a.to_stage).cmp(&(
+            b.stage_id,
+            b.days,
+            b.exit.as_str(),
+            b.to_stage,
+        ))
+    });
+    Ok(rows)
 }
 
 /// One open deal as the forecasting and attention reports need it.
@@ -508,7 +531,7 @@ pub(crate) fn person_binds(ctx: &Ctx, pipeline: PipelineId, filter: &ReportFilte
 }
 
 /// Won deals closed in the range by whole days of their cycle (`cycle_times`' won side,
-/// counted by the database from the `deals_won` index): (days, deals).
+/// counted from the `deals_won` index): (days, deals).
 pub async fn won_cycle_days(
     tx: &mut Tx,
     ctx: &Ctx,
@@ -524,27 +547,38 @@ pub async fn won_cycle_days(
         " AND ($8 IS NULL OR $8 IS NOT NULL) AND ($9 IS NULL OR $9 IS NOT NULL)"
     };
     let sql = format!(
-        "SELECT CASE WHEN d.closed_at > d.cycle_started_at THEN (d.closed_at - d.cycle_started_at) / $10 ELSE 0 END AS days,
-                COUNT(*)
+        "SELECT d.cycle_started_at, d.closed_at
          FROM deals d
          WHERE d.pipeline_id = $3 AND d.status = 'won' AND d.closed_at >= $4 AND d.closed_at < $5 AND {visible}
-           AND ($6 IS NULL OR d.owner_id = $6) AND ($7 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $7)){origin}
-         GROUP BY days",
+           AND ($6 IS NULL OR d.owner_id = $6) AND ($7 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $7)){origin}",
         visible = crate::scope::visible_owner!("d.owner_id"),
     );
-    let rows: Vec<(i64, i64)> = on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(ctx.role())
-        .bind(ctx.user())
-        .bind(pipeline.to_string())
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(opt_text(filter.owner_id))
-        .bind(opt_text(filter.team_id))
-        .bind(filter.source.clone())
-        .bind(filter.campaign.clone())
-        .bind(throughline_core::time::MS_PER_DAY)
-        .fetch_all(&mut *c)
-        .await)?;
+    let binds = [
+        Val::Shared(ctx.role().into()),
+        Val::Text(ctx.user()),
+        Val::Text(Some(pipeline.to_string())),
+        Val::Int(Some(from_ms)),
+        Val::Int(Some(to_ms)),
+        Val::Text(opt_text(filter.owner_id)),
+        Val::Text(opt_text(filter.team_id)),
+        Val::Text(filter.source.clone()),
+        Val::Text(filter.campaign.clone()),
+    ];
+    // Counted here: a few hundred distinct days, a hundred thousand deals.
+    let mut days: HashMap<i64, i64> = HashMap::new();
+    for_each_row(tx, &sql, &binds, |r| {
+        let (started, closed) = (r.int(0)?, r.int(1)?);
+        let cycle = if closed > started {
+            (closed - started) / throughline_core::time::MS_PER_DAY
+        } else {
+            0
+        };
+        *days.entry(cycle).or_default() += 1;
+        Ok(())
+    })
+    .await?;
+    let mut rows: Vec<(i64, i64)> = days.into_iter().collect();
+    rows.sort_unstable();
     Ok(rows)
 }
 
