@@ -5,10 +5,11 @@
 //! `rebuild` recomputes every table from the deals, spans and leads; a test checks that the
 //! two paths agree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use throughline_core::rollup::{
-    Close, DealTimeline, Entry, FunnelValues, LeadTimeline, Rollup, deal_rollup, lead_rollup,
+    Close, ClosedValues, DealTimeline, Entry, FunnelValues, InflowValues, LeadTimeline, Rollup,
+    deal_rollup, lead_rollup,
 };
 use throughline_core::time::from_ms;
 use throughline_core::{DealId, LeadId, PipelineId, StageId, UserId};
@@ -201,6 +202,7 @@ pub(crate) async fn apply(tx: &mut Tx, diff: &Rollup) -> Result<()> {
         + diff.reach.len();
     // One operation changes a handful of rows: cached statements, one per row. A rebuild or
     // an import changes hundreds of thousands: batched inserts.
+    apply_day_tables(tx, diff).await?;
     if rows > 256 {
         return apply_bulk(tx, diff).await;
     }
@@ -334,6 +336,75 @@ pub(crate) async fn apply(tx: &mut Tx, diff: &Rollup) -> Result<()> {
         .await)?;
     }
     Ok(())
+}
+
+/// The inflow and closes of `diff` summed over owners, sources and campaigns, added to the
+/// day tables (one batched upsert each, whatever the size).
+async fn apply_day_tables(tx: &mut Tx, diff: &Rollup) -> Result<()> {
+    let mut inflow_days: BTreeMap<(String, i64, &'static str), InflowValues> = BTreeMap::new();
+    for (k, v) in &diff.inflow {
+        let sum = inflow_days
+            .entry((key_text(k.pipeline_id), k.day, k.kind))
+            .or_default();
+        sum.entered += v.entered;
+        sum.qualified += v.qualified;
+        sum.won += v.won;
+        sum.won_value += v.won_value;
+        sum.won_cycle_ms += v.won_cycle_ms;
+    }
+    let mut inflow = Rows::new(
+        "report_inflow_day",
+        &["pipeline_id", "day", "kind", "entered", "qualified", "won", "won_value", "won_cycle_ms"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, kind) DO UPDATE SET
+           entered = report_inflow_day.entered + excluded.entered, qualified = report_inflow_day.qualified + excluded.qualified,
+           won = report_inflow_day.won + excluded.won, won_value = report_inflow_day.won_value + excluded.won_value,
+           won_cycle_ms = report_inflow_day.won_cycle_ms + excluded.won_cycle_ms",
+    );
+    for ((pipeline, day, kind), v) in inflow_days {
+        inflow.push([
+            pipeline.into(),
+            day.into(),
+            kind.into(),
+            v.entered.into(),
+            v.qualified.into(),
+            v.won.into(),
+            v.won_value.into(),
+            v.won_cycle_ms.into(),
+        ]);
+    }
+    inflow.flush(tx).await?;
+
+    let mut closed_days: BTreeMap<(PipelineId, i64, bool), ClosedValues> = BTreeMap::new();
+    for (k, v) in &diff.closed {
+        let sum = closed_days
+            .entry((k.pipeline_id, k.day, k.won))
+            .or_default();
+        sum.count += v.count;
+        sum.value += v.value;
+        sum.cycle_ms += v.cycle_ms;
+    }
+    let mut closed = Rows::new(
+        "report_closed_day",
+        &["pipeline_id", "day", "won", "count", "value", "cycle_ms"],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, won) DO UPDATE SET
+           count = report_closed_day.count + excluded.count, value = report_closed_day.value + excluded.value,
+           cycle_ms = report_closed_day.cycle_ms + excluded.cycle_ms",
+    );
+    for ((pipeline, day, won), v) in closed_days {
+        closed.push([
+            pipeline.to_string().into(),
+            day.into(),
+            i64::from(won).into(),
+            v.count.into(),
+            v.value.into(),
+            v.cycle_ms.into(),
+        ]);
+    }
+    closed.flush(tx).await
 }
 
 /// [`apply`] for a large difference: one batched upsert per table.
@@ -501,16 +572,18 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
     stays.flush(tx).await
 }
 
-/// Recompute every report table from deals, spans and leads/// Recompute every report table from deals, spans and leads (after a bulk import, a time zone
+/// Recompute every report table from deals, spans and leads (after a bulk import, a time zone
 /// change or a stage reorder). Streams the records, so memory stays bounded by the size of
 /// the tables, not of the history.
 pub async fn rebuild(tx: &mut Tx) -> Result<()> {
     for table in [
         "report_inflow",
+        "report_inflow_day",
         "report_funnel_owner",
         "report_funnel_source",
         "report_funnel_full",
         "report_closed",
+        "report_closed_day",
         "report_stays",
         "report_reach",
     ] {

@@ -43,6 +43,14 @@ async fn dump(tx: &mut Tx, store: &Store) -> Dump {
             "pipeline_id, month, stage_id, days, exit, to_stage, count",
         ),
         ("report_reach", "pipeline_id, stage_id, outcome, count"),
+        (
+            "report_inflow_day",
+            "pipeline_id, day, kind, entered, qualified, won, won_value, won_cycle_ms",
+        ),
+        (
+            "report_closed_day",
+            "pipeline_id, day, won, count, value, cycle_ms",
+        ),
     ] {
         out.extend(
             rollups::debug_rows(tx, table, cols)
@@ -54,6 +62,38 @@ async fn dump(tx: &mut Tx, store: &Store) -> Dump {
     }
     out.sort();
     out
+}
+
+/// The day tables hold exactly the cut tables summed over owners, sources and campaigns.
+async fn assert_day_tables_sum_the_cut_tables(tx: &mut Tx) {
+    let rows = async |tx: &mut Tx, table: &str, columns: &str| {
+        let mut rows = rollups::debug_rows(tx, table, columns).await.unwrap();
+        rows.sort();
+        rows
+    };
+    let inflow = "pipeline_id, day, kind, entered, qualified, won, won_value, won_cycle_ms";
+    let summed_inflow = rows(
+        tx,
+        "(SELECT pipeline_id, day, kind, CAST(SUM(entered) AS BIGINT) AS entered,
+                 CAST(SUM(qualified) AS BIGINT) AS qualified, CAST(SUM(won) AS BIGINT) AS won,
+                 CAST(SUM(won_value) AS BIGINT) AS won_value, CAST(SUM(won_cycle_ms) AS BIGINT) AS won_cycle_ms
+          FROM report_inflow GROUP BY pipeline_id, day, kind) t",
+        inflow,
+    )
+    .await;
+    assert!(!summed_inflow.is_empty());
+    assert_eq!(rows(tx, "report_inflow_day", inflow).await, summed_inflow);
+    let closed = "pipeline_id, day, won, count, value, cycle_ms";
+    let summed_closed = rows(
+        tx,
+        "(SELECT pipeline_id, day, won, CAST(SUM(count) AS BIGINT) AS count,
+                 CAST(SUM(value) AS BIGINT) AS value, CAST(SUM(cycle_ms) AS BIGINT) AS cycle_ms
+          FROM report_closed GROUP BY pipeline_id, day, won) t",
+        closed,
+    )
+    .await;
+    assert!(!summed_closed.is_empty());
+    assert_eq!(rows(tx, "report_closed_day", closed).await, summed_closed);
 }
 
 async fn scenario(db: TestDb, seed: u64) {
@@ -201,7 +241,9 @@ async fn scenario(db: TestDb, seed: u64) {
 
     let mut tx = store.write().await.unwrap();
     let incremental = dump(&mut tx, store).await;
+    assert_day_tables_sum_the_cut_tables(&mut tx).await;
     rollups::rebuild(&mut tx).await.unwrap();
+    assert_day_tables_sum_the_cut_tables(&mut tx).await;
     let rebuilt = dump(&mut tx, store).await;
     tx.commit().await.unwrap();
     assert!(

@@ -141,6 +141,19 @@ fn filters(person: bool, origin: bool, has_owner_column: bool) -> String {
     sql
 }
 
+/// May the day tables (the sums over owners, sources and campaigns) answer? For one who sees
+/// every deal, without filters, cut by nothing or by day.
+fn whole_days(ctx: &Ctx, filter: &ReportFilter, cut: Cut) -> bool {
+    ctx.sees_everything() && filter.is_empty() && matches!(cut, Cut::None | Cut::Day)
+}
+
+/// The WHERE of the day tables, with the parameters of [`filters`]: those it does not need are
+/// still referenced, as PostgreSQL refuses a parameter its statement does not use.
+const WHOLE_DAYS: &str = "pipeline_id = $3 AND day >= $4 AND day <= $5
+    AND ($1 IS NULL OR $1 IS NOT NULL) AND ($2 IS NULL OR $2 IS NOT NULL)
+    AND ($6 IS NULL OR $6 IS NOT NULL) AND ($7 IS NULL OR $7 IS NOT NULL)
+    AND ($8 IS NULL OR $8 IS NOT NULL) AND ($9 IS NULL OR $9 IS NOT NULL)";
+
 macro_rules! bind_common {
     ($q:expr, $ctx:expr, $pipeline:expr, $range:expr, $filter:expr) => {
         $q.bind($ctx.role())
@@ -226,12 +239,16 @@ pub async fn closed(
             "closes are not cut by source or campaign; use the sources report",
         ));
     }
+    let (table, filters) = if whole_days(ctx, filter, cut) {
+        ("report_closed_day", WHOLE_DAYS.to_string())
+    } else {
+        ("report_closed", filters(true, false, true))
+    };
     let sql = format!(
         "SELECT {cut} AS cut, won, CAST(SUM(count) AS BIGINT), CAST(SUM(value) AS BIGINT), CAST(SUM(cycle_ms) AS BIGINT)
-         FROM report_closed WHERE {filters} GROUP BY {group} won",
+         FROM {table} WHERE {filters} GROUP BY {group} won",
         cut = cut.column(),
         group = cut.group(),
-        filters = filters(true, false, true),
     );
     let rows: Vec<(String, i64, i64, i64, i64)> = on_conn!(tx, c => bind_common!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), ctx, pipeline, range, filter).fetch_all(&mut *c).await)?;
     let mut out: HashMap<String, ClosedRow> = HashMap::new();
@@ -279,7 +296,11 @@ pub async fn inflow(
 ) -> Result<Vec<InflowRow>> {
     // Leads not yet qualified into any pipeline entered every pipeline's funnel: they count
     // in each (for a team with one pipeline, exactly where they belong).
-    let mut where_sql = filters(true, true, true);
+    let (table, mut where_sql) = if whole_days(ctx, filter, cut) {
+        ("report_inflow_day", WHOLE_DAYS.to_string())
+    } else {
+        ("report_inflow", filters(true, true, true))
+    };
     where_sql = if pipeline.is_none() {
         where_sql.replacen("pipeline_id = $3", "($3 = '' OR $3 <> '')", 1)
     } else {
@@ -292,7 +313,7 @@ pub async fn inflow(
     let sql = format!(
         "SELECT {cut} AS cut, kind, CAST(SUM(entered) AS BIGINT), CAST(SUM(qualified) AS BIGINT), CAST(SUM(won) AS BIGINT),
                 CAST(SUM(won_value) AS BIGINT), CAST(SUM(won_cycle_ms) AS BIGINT)
-         FROM report_inflow WHERE {where_sql} GROUP BY {group} kind",
+         FROM {table} WHERE {where_sql} GROUP BY {group} kind",
         cut = cut.column(),
         group = cut.group(),
     );
@@ -328,13 +349,18 @@ pub async fn inflow_per_day(
     range: DayRange,
     filter: &ReportFilter,
 ) -> Result<Vec<(i64, i64)>> {
-    let where_sql = filters(true, true, true).replacen(
+    let (table, where_sql) = if whole_days(ctx, filter, Cut::Day) {
+        ("report_inflow_day", WHOLE_DAYS.to_string())
+    } else {
+        ("report_inflow", filters(true, true, true))
+    };
+    let where_sql = where_sql.replacen(
         "pipeline_id = $3",
         "(pipeline_id = $3 OR pipeline_id = '')",
         1,
     );
     let sql = format!(
-        "SELECT day, CAST(SUM(entered) AS BIGINT) FROM report_inflow WHERE {where_sql} GROUP BY day"
+        "SELECT day, CAST(SUM(entered) AS BIGINT) FROM {table} WHERE {where_sql} GROUP BY day"
     );
     let rows: Vec<(i64, i64)> = on_conn!(tx, c => bind_common!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), ctx, pipeline, range, filter).fetch_all(&mut *c).await)?;
     Ok(rows)
