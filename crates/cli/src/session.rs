@@ -17,9 +17,18 @@ pub struct Session {
 
 impl Session {
     pub async fn open(db: &Db) -> Result<Session> {
-        let store = Store::open(&db.database)
-            .await
-            .with_context(|| format!("cannot open the database {}", db.database))?;
+        let store = Store::open(&db.database).await;
+        Self::with(db, store).await
+    }
+
+    /// [`Session::open`] on one connection, for an import (see `Store::open_single`).
+    pub async fn open_single(db: &Db) -> Result<Session> {
+        let store = Store::open_single(&db.database).await;
+        Self::with(db, store).await
+    }
+
+    async fn with(db: &Db, store: throughline_store::Result<Store>) -> Result<Session> {
+        let store = store.with_context(|| format!("cannot open the database {}", db.database))?;
         let actor = match &db.as_user {
             None => Actor::SYSTEM,
             Some(email) => {

@@ -82,6 +82,11 @@ fn a_mapped_file_imports_once_with_a_summary() {
         "{stdout}"
     );
     assert!(stdout.contains("pipelines created: Sales"), "{stdout}");
+    // The first import into the empty file wrote without the log, and put it back: bytes 18
+    // and 19 of a SQLite file are 2 in write-ahead-log mode, 1 with a rollback journal.
+    let header = std::fs::read(dir.path().join("cli.db")).unwrap();
+    assert_eq!(&header[18..20], &[2, 2], "the database is back in WAL mode");
+    assert!(!dir.path().join("cli.db-journal").exists());
     assert!(
         stdout.contains("Ana Lima <ana.lima@imported.invalid>"),
         "{stdout}"

@@ -140,8 +140,22 @@ impl Store {
         Ok(store)
     }
 
+    /// [`Store::open`] with a single connection, for a command that does one thing at a time:
+    /// a first import into it can then write without the log (see
+    /// [`Store::begin_fresh_load`]), which another open connection would prevent.
+    pub async fn open_single(url: &str) -> Result<Store> {
+        let store = Self::connect_with(url, 1).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// Connect without migrating.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, 8).await
+    }
+
+    /// Connect with at most `sqlite_connections` to a SQLite file (PostgreSQL always gets 16).
+    async fn connect_with(url: &str, sqlite_connections: u32) -> Result<Store> {
         let (backend, target) = classify_url(url)?;
         let pool = match backend {
             Backend::Sqlite => {
@@ -157,7 +171,7 @@ impl Store {
                     .pragma("cache_size", "-65536")
                     .pragma("temp_store", "memory");
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(sqlite_connections)
                     .connect_with(options)
                     .await?;
                 Pool::Sqlite(pool)
@@ -234,6 +248,57 @@ impl Store {
             inner,
             cache: TxCache::default(),
         })
+    }
+
+    /// For a load into a database that holds no deals yet (a first import), write with a
+    /// rollback journal instead of the write-ahead log: pages added to the file need no
+    /// journal, so each page is written once instead of to the log and then again to the
+    /// database at checkpoint. Returns whether the mode changed: it does not on PostgreSQL, when
+    /// deals exist, or when another process has the database open (its connections keep the
+    /// log). [`Store::end_fresh_load`] puts the log back.
+    pub async fn begin_fresh_load(&self) -> Result<bool> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Ok(false);
+        };
+        let mut conn = pool.acquire().await?;
+        // Read to the end, so that no statement keeps a read open on this connection.
+        let any: Vec<(i64,)> = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM deals)")
+            .fetch_all(&mut *conn)
+            .await?;
+        if any.first().is_none_or(|(n,)| *n != 0) {
+            return Ok(false);
+        }
+        // Leaving the log needs the database to itself: with other connections open (another
+        // process, or this pool's idle ones), SQLite refuses, and the load goes through the log.
+        match sqlx::query_as::<_, (String,)>("PRAGMA journal_mode = DELETE")
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok((mode,)) => {
+                tracing::debug!(%mode, "fresh load: journal mode");
+                Ok(mode.eq_ignore_ascii_case("delete"))
+            }
+            Err(sqlx::Error::Database(e)) if e.message().contains("locked") => {
+                tracing::debug!(idle = pool.num_idle(), "fresh load: the log stays ({e})");
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Back to the write-ahead log after [`Store::begin_fresh_load`] changed the mode.
+    pub async fn end_fresh_load(&self) -> Result<()> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode = WAL")
+                .fetch_one(pool)
+                .await?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Raw(format!(
+                    "the database stayed in `{mode}` journal mode after a load; it returns to the write-ahead log when next opened"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Connections open and idle now: whether a second read can start without waiting.

@@ -221,7 +221,8 @@ fn main() {
         .build()
         .expect("runtime");
     let (ours, report) = runtime.block_on(async {
-        let store = Store::open(&format!("sqlite://{}", db.display()))
+        // As `throughline import` opens it: one connection.
+        let store = Store::open_single(&format!("sqlite://{}", db.display()))
             .await
             .expect("open the database");
         let options = ImportOptions {

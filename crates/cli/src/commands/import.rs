@@ -83,7 +83,8 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         print!("{}", resolved.to_toml());
         return Ok(());
     }
-    let session = Session::open(&args.db).await?;
+    // One connection: a first import then writes without the log.
+    let session = Session::open_single(&args.db).await?;
     let bar = if std::io::stderr().is_terminal() && !args.json {
         let bar = ProgressBar::new(0);
         bar.set_style(

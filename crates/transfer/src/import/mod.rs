@@ -196,13 +196,51 @@ pub async fn run(
     report.rows = plan.rows;
     progress.total(plan.rows);
 
+    // A first import of deals writes gigabytes: once, not through the log and back.
+    let fresh = options.kind == Kind::Deals && !options.dry_run && store.begin_fresh_load().await?;
+    let pass = Pass {
+        path,
+        options,
+        mapping: &mapping,
+        plan: &plan,
+    };
+    let written = write(store, ctx, &pass, &mut report, progress).await;
+    if fresh {
+        store.end_fresh_load().await?;
+    }
+    written?;
+    tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
+    Ok(report)
+}
+
+/// What the second pass reads: the file, as the first pass found it.
+struct Pass<'a> {
+    path: &'a Path,
+    options: &'a ImportOptions,
+    mapping: &'a Mapping,
+    plan: &'a plan::Plan,
+}
+
+/// The second pass: rows written in one transaction, committed unless refused.
+async fn write(
+    store: &Store,
+    ctx: Ctx,
+    pass: &Pass<'_>,
+    report: &mut ImportReport,
+    progress: &dyn Progress,
+) -> Result<(), ImportError> {
+    let Pass {
+        path,
+        options,
+        mapping,
+        plan,
+    } = *pass;
+    let started = std::time::Instant::now();
     let mut tx = store.write().await?;
     let table = read::open(path)?;
     match options.kind {
-        Kind::Deals => {
-            deals::import(&mut tx, ctx, table, &mapping, &plan, &mut report, progress).await?
-        }
-        kind => records::import(&mut tx, ctx, kind, table, &mapping, &mut report, progress).await?,
+        Kind::Deals => deals::import(&mut tx, ctx, table, mapping, plan, report, progress).await?,
+        kind => records::import(&mut tx, ctx, kind, table, mapping, report, progress).await?,
     }
     tracing::debug!(elapsed = ?started.elapsed(), "import: rows written");
     report.rejected.sort_by_key(|r| r.line);
@@ -212,8 +250,7 @@ pub async fn run(
         drop(tx);
     } else {
         tx.commit().await?;
-        tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
         report.committed = true;
     }
-    Ok(report)
+    Ok(())
 }
