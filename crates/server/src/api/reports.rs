@@ -61,7 +61,48 @@ fn invalid(field: &str, message: impl Into<String>) -> Problem {
     Problem::invalid(Invalid::field(field, message))
 }
 
+/// The period parameters, and the filters, as each report takes them.
+const PERIOD: [&str; 6] = ["from", "to", "last", "quarter", "month", "year"];
+const FILTERS: [&str; 4] = ["owner", "team", "source", "campaign"];
+
 impl ReportQuery {
+    /// Refuse a parameter the report does not use: a mistyped or misplaced one would
+    /// otherwise answer silently with a different report than the one asked for.
+    fn only(&self, report: &str, takes: &[&[&str]]) -> ApiResult<()> {
+        let text = |v: &Option<String>| v.as_deref().is_some_and(|t| !t.trim().is_empty());
+        let given = [
+            ("pipeline", text(&self.pipeline)),
+            ("from", text(&self.from)),
+            ("to", text(&self.to)),
+            ("last", text(&self.last)),
+            ("quarter", text(&self.quarter)),
+            ("month", text(&self.month)),
+            ("year", text(&self.year)),
+            ("owner", self.owner.is_some()),
+            ("team", self.team.is_some()),
+            ("source", text(&self.source)),
+            ("campaign", text(&self.campaign)),
+            ("group_by", text(&self.group_by)),
+            ("grain", text(&self.grain)),
+            ("weeks", self.weeks.is_some()),
+            ("periods", self.periods.is_some()),
+            ("seed", self.seed.is_some()),
+            ("runs", self.runs.is_some()),
+            ("at", text(&self.at)),
+            ("limit", self.limit.is_some()),
+            ("offset", self.offset.is_some()),
+        ];
+        match given
+            .iter()
+            .find(|(name, set)| *set && !takes.iter().any(|group| group.contains(name)))
+        {
+            Some((name, _)) => {
+                Err(invalid(name, format!("is not a parameter of the {report} report")).into())
+            }
+            None => Ok(()),
+        }
+    }
+
     fn filter(&self) -> ReportFilter {
         params::filter(
             self.owner,
@@ -127,6 +168,7 @@ pub async fn funnel(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<FunnelReport>> {
+    q.only("funnel", &[&["pipeline", "group_by"], &PERIOD, &FILTERS])?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
@@ -151,6 +193,7 @@ pub async fn cycle(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<CycleReport>> {
+    q.only("cycle", &[&["pipeline"], &PERIOD, &FILTERS])?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
@@ -173,6 +216,7 @@ pub async fn velocity(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<VelocityReport>> {
+    q.only("velocity", &[&["pipeline"], &PERIOD, &FILTERS])?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
@@ -195,6 +239,14 @@ pub async fn flow(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<FlowReport>> {
+    q.only(
+        "flow",
+        &[
+            &["pipeline", "grain", "weeks", "seed", "runs"],
+            &PERIOD,
+            &FILTERS,
+        ],
+    )?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
@@ -219,6 +271,10 @@ pub async fn forecast(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<ForecastReport>> {
+    q.only(
+        "forecast",
+        &[&["pipeline", "grain", "periods", "seed", "runs"], &FILTERS],
+    )?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
@@ -243,6 +299,7 @@ pub async fn attention(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<AttentionReport>> {
+    q.only("attention", &[&["pipeline", "limit", "offset"], &FILTERS])?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;
@@ -256,6 +313,7 @@ pub async fn sources(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<SourcesReport>> {
+    q.only("sources", &[&["pipeline"], &PERIOD, &FILTERS])?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = match params::text(q.pipeline.as_deref()) {
@@ -273,6 +331,7 @@ pub async fn snapshot_report(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<Snapshot>> {
+    q.only("snapshot", &[&["pipeline", "at"]])?;
     let ctx = auth.ctx();
     let mut tx = state.store.read().await?;
     let pipeline = q.pipeline(&mut tx).await?;

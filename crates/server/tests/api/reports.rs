@@ -880,6 +880,26 @@ async fn report_queries_are_checked(app: &App) {
         .await
         .invalid("team", "UUID");
 
+    // A parameter of another report is refused, named, rather than silently ignored.
+    for (name, query, field) in [
+        ("attention", "from=2026-13-45", "from"),
+        ("attention", "last=90d", "last"),
+        ("funnel", "limit=0", "limit"),
+        ("cycle", "group_by=owner", "group_by"),
+        ("velocity", "runs=500", "runs"),
+        ("forecast", "from=2026-01-01", "from"),
+        ("sources", "weeks=4", "weeks"),
+        ("flow", "offset=5", "offset"),
+        ("funnel", "at=2026-01-01", "at"),
+    ] {
+        get(name, &format!("pipeline=Inbound&{query}"))
+            .await
+            .invalid(field, &format!("is not a parameter of the {name} report"));
+    }
+    // Blank means not given, as for the pipeline.
+    let blank = get("attention", "pipeline=Inbound&from=&last=").await;
+    assert_eq!(blank.status, 200, "{}", blank.body);
+
     // Without a token, nothing is counted.
     for name in all {
         let res = app
