@@ -858,14 +858,14 @@ fn profile() {
     });
     let open = f.rt.block_on(async {
         let mut tx = f.store.read().await.unwrap();
-        reports::open_deals(&mut tx, &ctx, pipeline, &filter)
+        reports::open_sim_rows(&mut tx, &ctx, pipeline, &filter)
             .await
             .unwrap()
     });
-    time("sim_deals", &|| {
-        format!("{} deals", learned.sim_deals(&open, now).len())
+    time("sim_rows", &|| {
+        format!("{} deals", learned.sim_rows(&open, now).len())
     });
-    let deals = learned.sim_deals(&open, now);
+    let deals = learned.sim_rows(&open, now);
     time("project (core)", &|| {
         let p = throughline_core::analytics::projection::project(
             &learned.model,

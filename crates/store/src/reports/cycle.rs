@@ -60,7 +60,7 @@ pub async fn cycle(
     let learned = learn(tx, pipeline_id, ctx.at).await?;
     // The model learns from the whole pipeline; what is listed as open now is only what the
     // viewer may see and the filters select.
-    let open = super::queries::open_deals(tx, ctx, pipeline_id, filter).await?;
+    let open = super::queries::open_sim_rows(tx, ctx, pipeline_id, filter).await?;
     let months = (
         month_of_day(date_number(from)),
         month_of_day(date_number(to)),

@@ -11,7 +11,7 @@ use throughline_core::rollup::StayExit;
 use throughline_core::time::{MS_PER_DAY, to_ms};
 use throughline_core::{PipelineId, StageId};
 
-use super::queries::{OpenDeal, OpenSimRow, stays};
+use super::queries::{OpenSimRow, stays};
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::pipelines;
@@ -112,29 +112,8 @@ pub(crate) async fn learn_from(
 }
 
 impl LearnedModel {
-    /// Open deals as the simulation takes them, from the lean rows of `open_sim_rows`: the
-    /// same as [`LearnedModel::sim_deals`] of the same deals.
+    /// Open deals as the simulation takes them, from the rows of `open_sim_rows`.
     pub fn sim_rows(&self, deals: &[OpenSimRow], now: Timestamp) -> Vec<SimDeal> {
-        deals
-            .iter()
-            .filter_map(|d| {
-                let stage = *self.index.get(&d.stage_id)?;
-                Some(SimDeal {
-                    stage,
-                    age_days: age_days(d.stage_entered_at, now),
-                    value: d.value,
-                    probability: self.stages[stage].probability,
-                    expected_close: d
-                        .expected_close_date
-                        .as_deref()
-                        .and_then(|c| c.parse().ok()),
-                })
-            })
-            .collect()
-    }
-
-    /// Open deals as the simulation takes them.
-    pub fn sim_deals(&self, deals: &[OpenDeal], now: Timestamp) -> Vec<SimDeal> {
         deals
             .iter()
             .filter_map(|d| {

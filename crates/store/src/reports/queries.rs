@@ -434,69 +434,6 @@ pub async fn stays(
     Ok(rows)
 }
 
-/// One open deal as the forecasting and attention reports need it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OpenDeal {
-    pub id: throughline_core::DealId,
-    pub title: String,
-    pub stage_id: StageId,
-    pub owner_id: UserId,
-    pub value: i64,
-    pub stage_entered_at: i64,
-    pub created_at: i64,
-    pub expected_close_date: Option<String>,
-}
-
-/// The open deals of a pipeline the actor may see, with the person filters applied.
-pub async fn open_deals(
-    tx: &mut Tx,
-    ctx: &Ctx,
-    pipeline: PipelineId,
-    filter: &ReportFilter,
-) -> Result<Vec<OpenDeal>> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        Option<String>,
-    );
-    let rows: Vec<Row> = on_conn!(tx, c => sqlx::query_as(concat!(
-        "SELECT d.id, d.title, d.stage_id, d.owner_id, d.value, d.stage_entered_at, d.created_at, d.expected_close_date
-         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND ", crate::scope::visible_owner!("d.owner_id"),
-        " AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5))
-          AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
-    ))
-    .bind(ctx.role())
-    .bind(ctx.user())
-    .bind(pipeline.to_string())
-    .bind(opt_text(filter.owner_id))
-    .bind(opt_text(filter.team_id))
-    .bind(filter.source.clone())
-    .bind(filter.campaign.clone())
-    .fetch_all(&mut *c)
-    .await)?;
-    rows.into_iter()
-        .map(
-            |(id, title, stage, owner, value, entered, created, close)| {
-                Ok(OpenDeal {
-                    id: parse("deal id", &id)?,
-                    title,
-                    stage_id: parse("stage id", &stage)?,
-                    owner_id: parse("user id", &owner)?,
-                    value,
-                    stage_entered_at: entered,
-                    created_at: created,
-                    expected_close_date: close,
-                })
-            },
-        )
-        .collect()
-}
-
 /// An open deal as the projection and the forecast simulate it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpenSimRow {
@@ -506,8 +443,8 @@ pub struct OpenSimRow {
     pub expected_close_date: Option<String>,
 }
 
-/// The open deals of `open_deals` (same deals, same filters) with only what a simulation
-/// needs: every column is in the `deals_open` index, so the table is not read. The origin
+/// The open deals of a pipeline the actor may see, with the filters applied, with only what a
+/// simulation needs: every column is in the `deals_open` index, so the table is not read. The origin
 /// filters, whose columns are not in it, are only part of the query when given.
 pub async fn open_sim_rows(
     tx: &mut Tx,
