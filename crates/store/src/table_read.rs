@@ -16,7 +16,7 @@ use sqlx::Row as _;
 
 use crate::db::{Tx, TxInner};
 use crate::error::{Result, StoreError};
-use crate::table_rows::{Val, sqlite_error};
+use crate::table_rows::{Val, bind_sqlite, sqlite_error};
 
 /// One row as the closure of [`for_each_row`] sees it: columns by position.
 pub(crate) trait RowRead {
@@ -151,28 +151,8 @@ fn sqlite_each(
                 // Not used by this statement.
                 continue;
             }
-            // SAFETY: text is bound as STATIC: `binds` outlives every step of the statement.
-            let rc = unsafe {
-                match v {
-                    Val::Int(Some(n)) => ffi::sqlite3_bind_int64(stmt, col, *n),
-                    Val::Bool(b) => ffi::sqlite3_bind_int64(stmt, col, i64::from(*b)),
-                    Val::Text(Some(s)) => ffi::sqlite3_bind_text(
-                        stmt,
-                        col,
-                        s.as_ptr().cast(),
-                        s.len() as c_int,
-                        ffi::SQLITE_STATIC(),
-                    ),
-                    Val::Shared(s) => ffi::sqlite3_bind_text(
-                        stmt,
-                        col,
-                        s.as_ptr().cast(),
-                        s.len() as c_int,
-                        ffi::SQLITE_STATIC(),
-                    ),
-                    Val::Int(None) | Val::Text(None) => ffi::sqlite3_bind_null(stmt, col),
-                }
-            };
+            // SAFETY: `stmt` is valid, and `binds` outlives every step of it.
+            let rc = unsafe { bind_sqlite(stmt, col, v) };
             if rc != ffi::SQLITE_OK {
                 return Err(sqlite_error(db, "binding a parameter"));
             }

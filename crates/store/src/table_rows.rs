@@ -169,6 +169,39 @@ pub(crate) fn sqlite_error(db: *mut libsqlite3_sys::sqlite3, what: &str) -> Stor
     StoreError::Raw(format!("{what}: {message}"))
 }
 
+/// Bind `v` to parameter `col` of `stmt`, text as STATIC (not copied).
+///
+/// # Safety
+/// `stmt` must be a valid prepared statement, and `v` must outlive every step of it until it is
+/// reset or finalized: SQLite reads the text in place.
+pub(crate) unsafe fn bind_sqlite(
+    stmt: *mut libsqlite3_sys::sqlite3_stmt,
+    col: c_int,
+    v: &Val,
+) -> c_int {
+    use libsqlite3_sys as ffi;
+    let text: Option<&str> = match v {
+        Val::Text(Some(s)) => Some(s),
+        Val::Shared(s) => Some(s),
+        _ => None,
+    };
+    // SAFETY: as the caller promises.
+    unsafe {
+        match (v, text) {
+            (_, Some(s)) => ffi::sqlite3_bind_text(
+                stmt,
+                col,
+                s.as_ptr().cast(),
+                s.len() as c_int,
+                ffi::SQLITE_STATIC(),
+            ),
+            (Val::Int(Some(n)), _) => ffi::sqlite3_bind_int64(stmt, col, *n),
+            (Val::Bool(b), _) => ffi::sqlite3_bind_int64(stmt, col, i64::from(*b)),
+            _ => ffi::sqlite3_bind_null(stmt, col),
+        }
+    }
+}
+
 /// Insert `values` (rows of `width` columns) with one prepared statement.
 fn sqlite_insert(
     db: *mut libsqlite3_sys::sqlite3,
@@ -189,30 +222,9 @@ fn sqlite_insert(
         for row in values.chunks(width) {
             for (i, v) in row.iter().enumerate() {
                 let col = (i + 1) as c_int;
-                // SAFETY: `stmt` is a valid prepared statement; text is bound as STATIC: SQLite
-                // reads it until the statement is stepped and reset below, while `values`
-                // (which owns it) outlives the whole loop.
-                let rc = unsafe {
-                    match v {
-                        Val::Int(Some(n)) => ffi::sqlite3_bind_int64(stmt, col, *n),
-                        Val::Bool(b) => ffi::sqlite3_bind_int64(stmt, col, i64::from(*b)),
-                        Val::Text(Some(s)) => ffi::sqlite3_bind_text(
-                            stmt,
-                            col,
-                            s.as_ptr().cast(),
-                            s.len() as c_int,
-                            ffi::SQLITE_STATIC(),
-                        ),
-                        Val::Shared(s) => ffi::sqlite3_bind_text(
-                            stmt,
-                            col,
-                            s.as_ptr().cast(),
-                            s.len() as c_int,
-                            ffi::SQLITE_STATIC(),
-                        ),
-                        Val::Int(None) | Val::Text(None) => ffi::sqlite3_bind_null(stmt, col),
-                    }
-                };
+                // SAFETY: `stmt` is a valid prepared statement; `values` (which owns the text)
+                // outlives the whole loop, each row stepped and reset below.
+                let rc = unsafe { bind_sqlite(stmt, col, v) };
                 if rc != ffi::SQLITE_OK {
                     return Err(sqlite_error(db, "binding a bulk row"));
                 }
