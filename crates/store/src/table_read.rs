@@ -42,7 +42,16 @@ pub(crate) async fn for_each_row(
         TxInner::Sqlite(t) => {
             let mut handle = t.lock_handle().await?;
             let db = handle.as_raw_handle().as_ptr();
-            sqlite_each(db, sql, binds, &mut each)
+            let mut read = || sqlite_each(db, sql, binds, &mut each);
+            // A read can take a tenth of a second: on a multi-threaded runtime the worker's
+            // other tasks move to another thread meanwhile, instead of waiting behind it.
+            let on_workers = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            if on_workers {
+                tokio::task::block_in_place(read)
+            } else {
+                read()
+            }
         }
         TxInner::Postgres(t) => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
