@@ -142,7 +142,24 @@ pub struct DealWriter {
     rollup: Rollup,
     written: u64,
     set_aside: Option<SetAside>,
-    flush_time: std::time::Duration,
+}
+
+/// A batch of deals laid out as rows, ready to be written ([`DealWriter::lay_out`]).
+pub struct LaidOut {
+    deals: Rows,
+    events: Rows,
+    spans: Rows,
+}
+
+impl LaidOut {
+    /// The second half of [`DealWriter::write`]: the rows written. Returns how long it took.
+    pub async fn write(mut self, tx: &mut Tx) -> Result<std::time::Duration> {
+        let t = std::time::Instant::now();
+        self.deals.flush(tx).await?;
+        self.events.flush(tx).await?;
+        self.spans.flush(tx).await?;
+        Ok(t.elapsed())
+    }
 }
 
 impl DealWriter {
@@ -186,7 +203,6 @@ impl DealWriter {
             Some(_) => None,
         };
         Ok(Self {
-            flush_time: std::time::Duration::ZERO,
             set_aside,
             ctx,
             stages,
@@ -230,6 +246,13 @@ impl DealWriter {
     /// Write a batch of deals: the rows, their events and spans. The caller checked the
     /// records; what is checked here is that the history is in order.
     pub async fn write(&mut self, tx: &mut Tx, batch: Vec<ImportedDeal>) -> Result<()> {
+        self.lay_out(batch)?.write(tx).await.map(drop)
+    }
+
+    /// The first half of [`DealWriter::write`], without the database: each deal's row, events
+    /// and spans, its snapshot deltas and report contributions. It can run on another thread
+    /// while the previous batch is written.
+    pub fn lay_out(&mut self, batch: Vec<ImportedDeal>) -> Result<LaidOut> {
         let mut deals = Rows::new("deals", DEAL_COLUMNS);
         let mut events = Rows::new("events", EVENT_COLUMNS);
         let mut spans = Rows::new("deal_spans", SPAN_COLUMNS);
@@ -421,17 +444,15 @@ impl DealWriter {
             push_deal(&mut deals, &deal, external_id);
             self.written += 1;
         }
-        let t = std::time::Instant::now();
-        deals.flush(tx).await?;
-        events.flush(tx).await?;
-        spans.flush(tx).await?;
-        self.flush_time += t.elapsed();
-        Ok(())
+        Ok(LaidOut {
+            deals,
+            events,
+            spans,
+        })
     }
 
     /// Write the snapshot deltas and report-table contributions of everything written.
     pub async fn finish(mut self, tx: &mut Tx) -> Result<u64> {
-        tracing::debug!(flush = ?self.flush_time, "bulk load: batches written");
         let t = std::time::Instant::now();
         if let Some(set_aside) = self.set_aside.take() {
             set_aside.restore(tx).await?;

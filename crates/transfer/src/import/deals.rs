@@ -8,7 +8,9 @@ use jiff::tz::TimeZone;
 use throughline_core::deal::{CustomFields, Deal, DealPatch, DealStatus, NewDeal};
 use throughline_core::pipeline::{NewPipeline, NewStage};
 use throughline_core::{Currency, DealId, PipelineId, StageId};
-use throughline_store::bulk::{DealWriter, ImportedDeal, any_external_deal, deals_by_external_id};
+use throughline_store::bulk::{
+    DealWriter, ImportedDeal, LaidOut, any_external_deal, deals_by_external_id,
+};
 use throughline_store::deals::{CloseDeal, MoveDeal};
 use throughline_store::{Ctx, Tx, deals, pipelines, settings};
 
@@ -510,21 +512,40 @@ pub(crate) async fn import(
     // Reading and converting rows runs on its own thread, a few batches ahead of the writing.
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Converted>(4);
     let reader = tokio::task::spawn_blocking(move || convert_rows(converter, table, sender));
+    // Each batch is laid out as rows on another thread (the writer goes with it and comes
+    // back) while the rows of the batch before are written here.
+    let mut pending: Option<LaidOut> = None;
+    let mut inserting = std::time::Duration::ZERO;
     while let Some(converted) = batches.recv().await {
         report.rejected.extend(converted.rejected);
         let n = converted.parsed.len() as u64;
-        write_batch(
+        let new = resolve_batch(
             tx,
             &ctx,
-            &mut writer,
             &mut resolver,
             converted.parsed,
             lookup_existing,
             report,
         )
         .await?;
+        let laying = tokio::task::spawn_blocking(move || {
+            let rows = writer.lay_out(new);
+            (writer, rows)
+        });
+        if let Some(rows) = pending.take() {
+            inserting += rows.write(tx).await?;
+        }
+        let (back, rows) = laying
+            .await
+            .map_err(|e| ImportError::Format(format!("laying out rows stopped: {e}")))?;
+        writer = back;
+        pending = Some(rows?);
         progress.advance(n);
     }
+    if let Some(rows) = pending.take() {
+        inserting += rows.write(tx).await?;
+    }
+    tracing::debug!(?inserting, "import: rows inserted");
     reader
         .await
         .map_err(|e| ImportError::Format(format!("reading the file stopped: {e}")))?;
@@ -600,16 +621,16 @@ fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::S
     let _ = sender.blocking_send(out);
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write_batch(
+/// Owners, organizations and people of a batch found or created, and rows already imported
+/// updated: what is left are the new deals, for the writer.
+async fn resolve_batch(
     tx: &mut Tx,
     ctx: &Ctx,
-    writer: &mut DealWriter,
     resolver: &mut Resolver,
     batch: Vec<(u64, Parsed)>,
     lookup_existing: bool,
     report: &mut ImportReport,
-) -> Result<(), ImportError> {
+) -> Result<Vec<ImportedDeal>, ImportError> {
     let existing = if lookup_existing {
         let ids: Vec<String> = batch
             .iter()
@@ -659,8 +680,7 @@ async fn write_batch(
             }
         }
     }
-    writer.write(tx, new).await?;
-    Ok(())
+    Ok(new)
 }
 
 /// A row whose deal was imported before: unchanged rows are skipped; changes are made
