@@ -1,8 +1,9 @@
-//! Reports under `/api/v1/reports/…` (and the snapshot under its pipeline). Every report takes
-//! the same query parameters: `pipeline` (id or name), a period (`from`/`to`, `last=90d`,
-//! `quarter=2025Q3`, `month=2025-07` or `year=2025`), filters (`owner`, `team`, `source`,
-//! `campaign`) and, where it makes sense, `group_by`, `grain`, `weeks`, `periods`, `seed`,
-//! `runs`.
+//! Reports under `/api/v1/reports/…` (and the snapshot under its pipeline). The reports take
+//! their query parameters from one set: `pipeline` (id or name), a period (`from`/`to`,
+//! `last=90d`, `quarter=2025Q3`, `month=2025-07` or `year=2025`), filters (`owner`, `team`,
+//! `source`, `campaign`) and, where it makes sense, `group_by`, `grain`, `weeks`, `periods`,
+//! `seed`, `runs`, `limit`, `offset`; each refuses those it does not use. A blank value means
+//! the parameter is not given.
 
 use axum::Json;
 use axum::extract::State;
@@ -37,19 +38,63 @@ pub struct ReportQuery {
     quarter: Option<String>,
     month: Option<String>,
     year: Option<String>,
+    #[serde(default, deserialize_with = "blank_or_id")]
     owner: Option<UserId>,
+    #[serde(default, deserialize_with = "blank_or_id")]
     team: Option<TeamId>,
     source: Option<String>,
     campaign: Option<String>,
     group_by: Option<String>,
     grain: Option<String>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     weeks: Option<u32>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     periods: Option<usize>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     seed: Option<u64>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     runs: Option<u32>,
     at: Option<String>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     limit: Option<usize>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     offset: Option<usize>,
+}
+
+/// A parameter given blank (`limit=`, as a form leaves an empty field) is not given, as for the
+/// text parameters; otherwise it must parse.
+fn blank_is_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match Option::<String>::deserialize(deserializer)?
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// [`blank_is_none`] for an id, saying what an id looks like.
+fn blank_or_id<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match Option::<String>::deserialize(deserializer)?
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("`{text}` is not an id (a UUID): {e}"))),
+    }
 }
 
 /// Deals of the attention list written out when no `limit` is given.

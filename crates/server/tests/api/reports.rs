@@ -897,8 +897,17 @@ async fn report_queries_are_checked(app: &App) {
             .invalid(field, &format!("is not a parameter of the {name} report"));
     }
     // Blank means not given, as for the pipeline.
-    let blank = get("attention", "pipeline=Inbound&from=&last=").await;
+    let blank = get(
+        "attention",
+        "pipeline=Inbound&from=&last=&limit=&offset=&owner=",
+    )
+    .await;
     assert_eq!(blank.status, 200, "{}", blank.body);
+    assert_eq!(blank.body["offset"], 0);
+    assert_eq!(blank.body["needs_effort"].as_array().map(Vec::len), Some(2));
+    get("flow", "pipeline=Inbound&weeks=&runs=&seed=x")
+        .await
+        .invalid("seed", "invalid digit");
 
     // Without a token, nothing is counted.
     for name in all {
