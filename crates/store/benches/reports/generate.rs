@@ -207,7 +207,9 @@ pub async fn sqlite(scale: Scale) -> Dataset {
     std::fs::create_dir_all(&dir).expect("create the bench data directory");
     let db = dir.join(format!("reports-{}.db", scale.name()));
     let meta = dir.join(format!("reports-{}.json", scale.name()));
-    if let Some(found) = read_meta(&meta).filter(|_| db.exists()) {
+    if let Some(mut found) = read_meta(&meta).filter(|_| db.exists()) {
+        // The size now: migrations since the generation may have added indexes and tables.
+        found.file_bytes = std::fs::metadata(&db).map_or(found.file_bytes, |m| m.len());
         return found;
     }
     // Stale: another generator version, or an unfinished run.
