@@ -182,8 +182,9 @@ pub async fn run(
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
-    let table = read::open(path)?;
-    let mapping = resolve_mapping(options.kind, &table.headers, &options.mapping)?;
+    // Read once here for an XLSX sheet; a CSV file is streamed again by each pass.
+    let source = read::Source::open(path)?;
+    let mapping = resolve_mapping(options.kind, &source.table()?.headers, &options.mapping)?;
     let mut report = ImportReport {
         kind: Some(options.kind),
         format: mapping.format.clone(),
@@ -191,7 +192,7 @@ pub async fn run(
         ..ImportReport::default()
     };
     let started = std::time::Instant::now();
-    let plan = plan::survey(path, options.kind, &mapping)?;
+    let plan = plan::survey(&source, options.kind, &mapping)?;
     tracing::debug!(elapsed = ?started.elapsed(), "import: file surveyed");
     report.rows = plan.rows;
     progress.total(plan.rows);
@@ -199,7 +200,7 @@ pub async fn run(
     // A first import of deals writes gigabytes: once, not through the log and back.
     let fresh = options.kind == Kind::Deals && !options.dry_run && store.begin_fresh_load().await?;
     let pass = Pass {
-        path,
+        source: &source,
         options,
         mapping: &mapping,
         plan: &plan,
@@ -215,7 +216,7 @@ pub async fn run(
 
 /// What the second pass reads: the file, as the first pass found it.
 struct Pass<'a> {
-    path: &'a Path,
+    source: &'a read::Source,
     options: &'a ImportOptions,
     mapping: &'a Mapping,
     plan: &'a plan::Plan,
@@ -230,14 +231,14 @@ async fn write(
     progress: &dyn Progress,
 ) -> Result<(), ImportError> {
     let Pass {
-        path,
+        source,
         options,
         mapping,
         plan,
     } = *pass;
     let started = std::time::Instant::now();
     let mut tx = store.write().await?;
-    let table = read::open(path)?;
+    let table = source.table()?;
     match options.kind {
         Kind::Deals => deals::import(&mut tx, ctx, table, mapping, plan, report, progress).await?,
         kind => records::import(&mut tx, ctx, kind, table, mapping, report, progress).await?,

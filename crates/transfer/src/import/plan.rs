@@ -2,7 +2,6 @@
 //! the order the stages should take when the import creates them.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use super::cells::Columns;
 use super::mapping::Mapping;
@@ -63,8 +62,12 @@ fn add_stage(p: &mut PipelinePlan, stage: &str) {
     }
 }
 
-pub(crate) fn survey(path: &Path, kind: Kind, mapping: &Mapping) -> Result<Plan, ImportError> {
-    let table = read::open(path)?;
+pub(crate) fn survey(
+    source: &read::Source,
+    kind: Kind,
+    mapping: &Mapping,
+) -> Result<Plan, ImportError> {
+    let table = source.table()?;
     let cols = Columns::new(mapping, &table.headers);
     let mut plan = Plan::default();
     let fallback = default_pipeline(mapping);

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use calamine::{Data, Reader};
@@ -40,8 +40,40 @@ impl Table {
     }
 }
 
-/// Open `path`, choosing the reader by its content (XLSX is a zip archive) and extension.
-pub fn open(path: &Path) -> Result<Table, ImportError> {
+/// A file read more than once (a planning pass, then the writing pass): a CSV file is opened
+/// again for each pass and streamed; an XLSX sheet, which the spreadsheet library reads whole,
+/// is read once and kept.
+pub struct Source {
+    path: PathBuf,
+    sheet: Option<Arc<Sheet>>,
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Source, ImportError> {
+        let (file, head) = read_head(path)?;
+        drop(file);
+        let sheet = if is_spreadsheet(path, &head) {
+            Some(Arc::new(read_sheet(path)?))
+        } else {
+            None
+        };
+        Ok(Source {
+            path: path.to_path_buf(),
+            sheet,
+        })
+    }
+
+    /// The table from its first row.
+    pub fn table(&self) -> Result<Table, ImportError> {
+        match &self.sheet {
+            Some(sheet) => Ok(sheet_table(sheet.clone())),
+            None => open(&self.path),
+        }
+    }
+}
+
+/// The first 64 KiB of `path` (less if it is shorter), and the file positioned after them.
+fn read_head(path: &Path) -> Result<(File, Vec<u8>), ImportError> {
     let mut file = File::open(path).map_err(|e| ImportError::file(path, e))?;
     let mut head = vec![0u8; 64 * 1024];
     let mut filled = 0;
@@ -55,15 +87,24 @@ pub fn open(path: &Path) -> Result<Table, ImportError> {
         filled += n;
     }
     head.truncate(filled);
-    if head.starts_with(b"PK\x03\x04") {
-        return open_xlsx(path);
-    }
+    Ok((file, head))
+}
+
+/// Is the file a spreadsheet? By its content (XLSX is a zip archive), then its extension.
+fn is_spreadsheet(path: &Path, head: &[u8]) -> bool {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_lowercase);
-    if matches!(ext.as_deref(), Some("xls" | "xlsx" | "xlsm" | "ods")) {
-        return open_xlsx(path);
+    head.starts_with(b"PK\x03\x04")
+        || matches!(ext.as_deref(), Some("xls" | "xlsx" | "xlsm" | "ods"))
+}
+
+/// Open `path`, choosing the reader by its content and extension.
+pub fn open(path: &Path) -> Result<Table, ImportError> {
+    let (file, head) = read_head(path)?;
+    if is_spreadsheet(path, &head) {
+        return Ok(sheet_table(Arc::new(read_sheet(path)?)));
     }
     csv_table(head, file)
 }
@@ -197,7 +238,22 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     [b',', b';', b'\t'][best]
 }
 
-fn open_xlsx(path: &Path) -> Result<Table, ImportError> {
+/// A spreadsheet's first sheet, read whole.
+struct Sheet {
+    headers: Vec<String>,
+    rows: Vec<Row>,
+}
+
+fn sheet_table(sheet: Arc<Sheet>) -> Table {
+    let headers = sheet.headers.clone();
+    let rows = (0..sheet.rows.len()).map(move |i| Ok(sheet.rows[i].clone()));
+    Table {
+        headers,
+        rows: Box::new(rows),
+    }
+}
+
+fn read_sheet(path: &Path) -> Result<Sheet, ImportError> {
     let mut book = calamine::open_workbook_auto(path)
         .map_err(|e| ImportError::Format(format!("the spreadsheet cannot be read: {e}")))?;
     let Some(sheet) = book.sheet_names().first().cloned() else {
@@ -212,7 +268,7 @@ fn open_xlsx(path: &Path) -> Result<Table, ImportError> {
         Some(cells) => cells.iter().map(cell_text).collect(),
         None => return Err(ImportError::Format("the sheet is empty".into())),
     };
-    let data: Vec<Row> = rows
+    let rows: Vec<Row> = rows
         .enumerate()
         .map(|(i, cells)| Row {
             line: start_row + i as u64 + 2,
@@ -220,10 +276,7 @@ fn open_xlsx(path: &Path) -> Result<Table, ImportError> {
         })
         .filter(|r| !r.cells.iter().all(String::is_empty))
         .collect();
-    Ok(Table {
-        headers,
-        rows: Box::new(data.into_iter().map(Ok)),
-    })
+    Ok(Sheet { headers, rows })
 }
 
 /// A cell as the text a CSV export of it would hold: dates as ISO dates or instants.
@@ -303,5 +356,38 @@ mod tests {
     fn excel_serial_dates() {
         assert_eq!(excel_date(45292.0), "2024-01-01");
         assert_eq!(excel_date(45292.5), "2024-01-01 12:00:00");
+    }
+
+    #[test]
+    fn a_spreadsheet_is_read_once_and_a_csv_file_streamed_for_each_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let xlsx = dir.path().join("deals.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (col, text) in ["Title", "Value"].iter().enumerate() {
+            sheet.write_string(0, col as u16, *text).unwrap();
+        }
+        sheet.write_string(1, 0, "Acme").unwrap();
+        sheet.write_number(1, 1, 1200.0).unwrap();
+        book.save(&xlsx).unwrap();
+        let csv = dir.path().join("deals.csv");
+        std::fs::write(&csv, "Title,Value\nAcme,1200\n").unwrap();
+
+        let kept = Source::open(&xlsx).unwrap();
+        let streamed = Source::open(&csv).unwrap();
+        std::fs::remove_file(&xlsx).unwrap();
+        std::fs::remove_file(&csv).unwrap();
+        // The sheet is in memory: both passes read it without the file.
+        for _ in 0..2 {
+            let table = kept.table().unwrap();
+            assert_eq!(table.headers, ["Title", "Value"]);
+            let rows: Vec<Row> = table.rows().collect::<Result<_, _>>().unwrap();
+            assert_eq!(
+                (rows[0].line, rows[0].cells.clone()),
+                (2, vec!["Acme".to_string(), "1200".to_string()])
+            );
+        }
+        // The CSV file is opened again for each pass.
+        assert!(streamed.table().is_err());
     }
 }
