@@ -16,7 +16,7 @@ use sqlx::Row as _;
 
 use crate::db::{Tx, TxInner};
 use crate::error::{Result, StoreError};
-use crate::table_rows::{Val, bind_sqlite, sqlite_error};
+use crate::table_rows::{Val, bind_pg, bind_sqlite, sqlite_error};
 
 /// One row as the closure of [`for_each_row`] sees it: columns by position.
 pub(crate) trait RowRead {
@@ -54,15 +54,7 @@ pub(crate) async fn for_each_row(
             }
         }
         TxInner::Postgres(t) => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
-            for v in binds {
-                q = match v {
-                    Val::Int(i) => q.bind(*i),
-                    Val::Text(s) => q.bind(s.clone()),
-                    Val::Shared(s) => q.bind(s.to_string()),
-                    Val::Bool(b) => q.bind(*b),
-                };
-            }
+            let q = bind_pg(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())), binds);
             for row in q.fetch_all(&mut **t).await? {
                 each(&PgRead(&row))?;
             }

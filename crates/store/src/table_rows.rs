@@ -142,16 +142,9 @@ impl Rows {
                 let rows_per_statement = (65_535 / per_row).clamp(1, 2_000);
                 for chunk in self.values.chunks(rows_per_statement * per_row) {
                     let sql = self.statement(chunk.len() / per_row, true);
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for v in chunk {
-                        q = match v {
-                            Val::Int(i) => q.bind(*i),
-                            Val::Text(s) => q.bind(s.as_deref()),
-                            Val::Shared(s) => q.bind(&**s),
-                            Val::Bool(b) => q.bind(*b),
-                        };
-                    }
-                    q.execute(&mut **t).await?;
+                    bind_pg(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk)
+                        .execute(&mut **t)
+                        .await?;
                 }
             }
         }
@@ -167,6 +160,22 @@ pub(crate) fn sqlite_error(db: *mut libsqlite3_sys::sqlite3, what: &str) -> Stor
         .to_string_lossy()
         .into_owned();
     StoreError::Raw(format!("{what}: {message}"))
+}
+
+/// `values` bound in order to a PostgreSQL statement.
+pub(crate) fn bind_pg<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    values: &'q [Val],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for v in values {
+        q = match v {
+            Val::Int(i) => q.bind(*i),
+            Val::Text(s) => q.bind(s.as_deref()),
+            Val::Shared(s) => q.bind(&**s),
+            Val::Bool(b) => q.bind(*b),
+        };
+    }
+    q
 }
 
 /// Bind `v` to parameter `col` of `stmt`, text as STATIC (not copied).
