@@ -10,12 +10,11 @@ use throughline_core::report::{
 use throughline_core::time::{MS_PER_DAY, to_ms};
 use throughline_core::{DealId, PipelineId, StageId, UserId};
 
-use super::queries::{ReportFilter, person_binds, stays};
+use super::queries::{ReportFilter, open_deals_sql, person_binds, stays};
 use crate::db::{Tx, on_conn};
 use crate::error::Result;
 use crate::events::Ctx;
 use crate::rows::{parse, parse_once};
-use crate::scope::visible_owner;
 use crate::table_read::for_each_row;
 use crate::{pipelines, settings};
 
@@ -65,19 +64,10 @@ pub async fn attention(
             .push((s.days, s.count));
     }
 
-    // Every column read is in the `deals_open` index, so the table is not read; the origin
-    // filters, whose columns are not in it, are only part of the query when given.
-    let origin = if filter.source.is_some() || filter.campaign.is_some() {
-        " AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
-    } else {
-        " AND ($6 IS NULL OR $6 IS NOT NULL) AND ($7 IS NULL OR $7 IS NOT NULL)"
-    };
-    let sql = format!(
-        "SELECT d.id, d.title, d.stage_id, d.owner_id, d.value, d.stage_entered_at, d.expected_close_date,
-                d.close_pushes, d.activities_done, d.effort_minutes
-         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND {visible}
-           AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5)){origin}",
-        visible = visible_owner!("d.owner_id"),
+    let sql = open_deals_sql(
+        "d.id, d.title, d.stage_id, d.owner_id, d.value, d.stage_entered_at, d.expected_close_date,
+         d.close_pushes, d.activities_done, d.effort_minutes",
+        filter,
     );
     // Open activities of open deals: does each have a next step, and how late is the oldest?
     let next: Vec<(String, Option<i64>)> = on_conn!(tx, c => sqlx::query_as(

@@ -7,16 +7,16 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::Serialize;
 use throughline_core::analytics::engine::{OpenDeal as SimDeal, Simulation};
-use throughline_core::analytics::model::{Exit, Model, ModelConfig, StayBin};
+use throughline_core::analytics::model::{Model, ModelConfig};
 use throughline_core::analytics::period::{Grain, bucket_of};
 use throughline_core::analytics::projection::{
     Backtest, Pace, ProjectionRequest, backtest as compare, project,
 };
-use throughline_core::rollup::{StayExit, date_number, local_day, month_of_day};
+use throughline_core::rollup::{date_number, local_day, month_of_day};
 use throughline_core::time::{from_ms, to_ms};
 use throughline_core::{DealId, PipelineId, StageId};
 
-use super::model::age_days;
+use super::model::{age_days, open_stay_bins, stay_bins};
 use super::queries::stays;
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
@@ -75,25 +75,7 @@ pub async fn backtest(
     // History known then: stays that had ended before that month (the tables count stays by
     // the month they ended), and the deals open that day, censored at their age then.
     let known_months = (i64::MIN, month_of_day(date_number(as_of)) - 1);
-    let mut bins = vec![];
-    for row in stays(tx, pipeline_id, Some(known_months)).await? {
-        let Some(&stage) = index.get(&row.stage_id) else {
-            continue;
-        };
-        let to = row.to_stage.and_then(|t| index.get(&t).copied());
-        let exit = match (row.exit, to) {
-            (StayExit::Forward, Some(t)) => Exit::Forward(t),
-            (StayExit::Backward, Some(t)) => Exit::Backward(t),
-            (StayExit::Won, _) => Exit::Won,
-            _ => Exit::Lost,
-        };
-        bins.push(StayBin {
-            stage,
-            days: u32::try_from(row.days.max(0)).unwrap_or(u32::MAX),
-            exit,
-            count: row.count.max(0) as u64,
-        });
-    }
+    let mut bins = stay_bins(stays(tx, pipeline_id, Some(known_months)).await?, &index);
     // The spans covering that instant: still open, or ended after it. Two index range scans
     // (`deal_spans_open`, `deal_spans_to`); `+valid_from` keeps the planner off the index of
     // every span that began before the instant, most of the history. A span that began with a
@@ -147,12 +129,7 @@ pub async fn backtest(
     if deals.is_empty() {
         return Ok(None);
     }
-    bins.extend(open_bins.into_iter().map(|((stage, days), count)| StayBin {
-        stage,
-        days,
-        exit: Exit::Open,
-        count,
-    }));
+    bins.extend(open_stay_bins(open_bins));
     let model =
         Model::learn(stages.len(), &bins, ModelConfig::default()).map_err(StoreError::Invalid)?;
     let request = ProjectionRequest {

@@ -11,7 +11,7 @@ use throughline_core::rollup::StayExit;
 use throughline_core::time::{MS_PER_DAY, to_ms};
 use throughline_core::{PipelineId, StageId};
 
-use super::queries::{OpenSimRow, stays};
+use super::queries::{OpenSimRow, StayRow, stays};
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::pipelines;
@@ -32,6 +32,39 @@ pub fn age_days(from_ms: i64, now: Timestamp) -> u32 {
     u32::try_from(((to_ms(now) - from_ms).max(0)) / MS_PER_DAY).unwrap_or(u32::MAX)
 }
 
+/// Completed stays as the model takes them: stages by their place in `index`; a move to a
+/// stage of another pipeline leaves this one like a loss would.
+pub(crate) fn stay_bins(rows: Vec<StayRow>, index: &HashMap<StageId, usize>) -> Vec<StayBin> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let stage = *index.get(&row.stage_id)?;
+            let to = row.to_stage.and_then(|t| index.get(&t).copied());
+            let exit = match (row.exit, to) {
+                (StayExit::Forward, Some(t)) => Exit::Forward(t),
+                (StayExit::Backward, Some(t)) => Exit::Backward(t),
+                (StayExit::Won, _) => Exit::Won,
+                _ => Exit::Lost,
+            };
+            Some(StayBin {
+                stage,
+                days: u32::try_from(row.days.max(0)).unwrap_or(u32::MAX),
+                exit,
+                count: row.count.max(0) as u64,
+            })
+        })
+        .collect()
+}
+
+/// Stays still running, counted per (stage place, whole days so far): censored observations.
+pub(crate) fn open_stay_bins(open: HashMap<(usize, u32), u64>) -> impl Iterator<Item = StayBin> {
+    open.into_iter().map(|((stage, days), count)| StayBin {
+        stage,
+        days,
+        exit: Exit::Open,
+        count,
+    })
+}
+
 pub async fn learn(tx: &mut Tx, pipeline: PipelineId, now: Timestamp) -> Result<LearnedModel> {
     learn_from(tx, pipeline, now, None).await
 }
@@ -49,27 +82,7 @@ pub(crate) async fn learn_from(
     let index: HashMap<StageId, usize> =
         stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
 
-    let mut bins = vec![];
-    for row in stays(tx, pipeline, None).await? {
-        let Some(&stage) = index.get(&row.stage_id) else {
-            continue;
-        };
-        let to = row.to_stage.and_then(|t| index.get(&t).copied());
-        let exit = match (row.exit, to) {
-            (StayExit::Forward, Some(t)) => Exit::Forward(t),
-            (StayExit::Backward, Some(t)) => Exit::Backward(t),
-            (StayExit::Won, _) => Exit::Won,
-            (StayExit::Lost, _) => Exit::Lost,
-            // A move to a stage of another pipeline leaves this one like a loss would.
-            (_, None) => Exit::Lost,
-        };
-        bins.push(StayBin {
-            stage,
-            days: u32::try_from(row.days.max(0)).unwrap_or(u32::MAX),
-            exit,
-            count: row.count.max(0) as u64,
-        });
-    }
+    let mut bins = stay_bins(stays(tx, pipeline, None).await?, &index);
     // Every open deal of the pipeline is a stay still running: the censored observations that
     // keep the durations honest.
     let mut open_bins: HashMap<(usize, u32), u64> = HashMap::new();
@@ -96,12 +109,7 @@ pub(crate) async fn learn_from(
             .await?;
         }
     }
-    bins.extend(open_bins.into_iter().map(|((stage, days), count)| StayBin {
-        stage,
-        days,
-        exit: Exit::Open,
-        count,
-    }));
+    bins.extend(open_stay_bins(open_bins));
     let model =
         Model::learn(stages.len(), &bins, ModelConfig::default()).map_err(StoreError::Invalid)?;
     Ok(LearnedModel {

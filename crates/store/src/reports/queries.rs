@@ -452,16 +452,9 @@ pub async fn open_sim_rows(
     pipeline: PipelineId,
     filter: &ReportFilter,
 ) -> Result<Vec<OpenSimRow>> {
-    let origin = if filter.by_origin() {
-        " AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
-    } else {
-        " AND ($6 IS NULL OR $6 IS NOT NULL) AND ($7 IS NULL OR $7 IS NOT NULL)"
-    };
-    let sql = format!(
-        "SELECT d.stage_id, d.stage_entered_at, d.value, d.expected_close_date
-         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND {visible}
-           AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5)){origin}",
-        visible = crate::scope::visible_owner!("d.owner_id"),
+    let sql = open_deals_sql(
+        "d.stage_id, d.stage_entered_at, d.value, d.expected_close_date",
+        filter,
     );
     // Stage ids repeat: parse each once.
     let mut stages: HashMap<String, StageId> = HashMap::new();
@@ -477,6 +470,24 @@ pub async fn open_sim_rows(
     })
     .await?;
     Ok(out)
+}
+
+/// `SELECT columns` of the open deals of pipeline `$3` the actor may see, with the filters of
+/// [`person_binds`]. Every column the reports read is in the `deals_open` index, so the table
+/// is not read; the origin filters, whose columns are not in it, are only part of the query
+/// when given.
+pub(crate) fn open_deals_sql(columns: &str, filter: &ReportFilter) -> String {
+    let origin = if filter.by_origin() {
+        " AND ($6 IS NULL OR d.source = $6) AND ($7 IS NULL OR d.campaign = $7)"
+    } else {
+        " AND ($6 IS NULL OR $6 IS NOT NULL) AND ($7 IS NULL OR $7 IS NOT NULL)"
+    };
+    format!(
+        "SELECT {columns}
+         FROM deals d WHERE d.pipeline_id = $3 AND d.status = 'open' AND {visible}
+           AND ($4 IS NULL OR d.owner_id = $4) AND ($5 IS NULL OR d.owner_id IN (SELECT id FROM users WHERE team_id = $5)){origin}",
+        visible = crate::scope::visible_owner!("d.owner_id"),
+    )
 }
 
 /// The parameters of the open-deal queries: `$1` role, `$2` user, `$3` pipeline, `$4` owner,
