@@ -15,10 +15,8 @@ use throughline_core::analytics::projection::{
 use throughline_core::analytics::stats::Histogram;
 use throughline_core::rollup::number_date;
 
-use super::model::learn_from;
-use super::queries::{
-    Cut, DayRange, ReportFilter, closed, inflow, inflow_per_day, open_sim_rows, won_cycle_days,
-};
+use super::model::learn_with_open_deals;
+use super::queries::{Cut, DayRange, ReportFilter, closed, inflow, inflow_per_day, won_cycle_days};
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events::Ctx;
@@ -168,10 +166,7 @@ async fn flow_without_backtest(
     // The projection: from today, with this pipeline's learned behaviour.
     let tz = settings::time_zone(tx).await?;
     let today = ctx.at.to_zoned_datetime(tz.clone()).date();
-    let open = open_sim_rows(tx, ctx, pipeline_id, filter).await?;
-    let whole = ctx.sees_everything() && filter.is_empty();
-    let learned = learn_from(tx, pipeline_id, ctx.at, whole.then_some(&open[..])).await?;
-    let deals = learned.sim_rows(&open, ctx.at);
+    let (learned, deals) = learn_with_open_deals(tx, ctx, pipeline_id, filter).await?;
 
     let recent = DayRange::dates(days_before(today, 84)?, days_before(today, 1)?);
     let recent_won: i64 = closed(tx, ctx, pipeline_id, recent, filter, Cut::None)

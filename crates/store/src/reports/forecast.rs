@@ -9,8 +9,8 @@ use throughline_core::analytics::model::{CalibrationRow, Reach, ReachBin, calibr
 use throughline_core::analytics::period::{Bucket, Grain, bucket_of};
 use throughline_core::{Currency, PipelineId};
 
-use super::model::learn_from;
-use super::queries::{Cut, DayRange, ReportFilter, closed, open_sim_rows};
+use super::model::learn_with_open_deals;
+use super::queries::{Cut, DayRange, ReportFilter, closed};
 use crate::db::{Tx, on_conn};
 use crate::error::Result;
 use crate::events::Ctx;
@@ -74,10 +74,7 @@ pub async fn forecast(
         };
         won_so_far.push(won);
     }
-    let open = open_sim_rows(tx, ctx, pipeline_id, filter).await?;
-    let whole = ctx.sees_everything() && filter.is_empty();
-    let learned = learn_from(tx, pipeline_id, ctx.at, whole.then_some(&open[..])).await?;
-    let deals = learned.sim_rows(&open, ctx.at);
+    let (learned, deals) = learn_with_open_deals(tx, ctx, pipeline_id, filter).await?;
     let result = run_forecast(
         &learned.model,
         &ForecastRequest {

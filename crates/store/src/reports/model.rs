@@ -11,9 +11,10 @@ use throughline_core::rollup::StayExit;
 use throughline_core::time::{MS_PER_DAY, to_ms};
 use throughline_core::{PipelineId, StageId};
 
-use super::queries::{OpenSimRow, StayRow, stays};
+use super::queries::{OpenSimRow, ReportFilter, StayRow, open_sim_rows, stays};
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
+use crate::events::Ctx;
 use crate::pipelines;
 use crate::rows::parse_once;
 use crate::table_read::for_each_row;
@@ -69,9 +70,24 @@ pub async fn learn(tx: &mut Tx, pipeline: PipelineId, now: Timestamp) -> Result<
     learn_from(tx, pipeline, now, None).await
 }
 
+/// The model, and the open deals the actor may see (with `filter`) as the simulation takes
+/// them: read once when they are every open deal of the pipeline.
+pub(crate) async fn learn_with_open_deals(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    pipeline: PipelineId,
+    filter: &ReportFilter,
+) -> Result<(LearnedModel, Vec<SimDeal>)> {
+    let open = open_sim_rows(tx, ctx, pipeline, filter).await?;
+    let whole = ctx.sees_everything() && filter.is_empty();
+    let learned = learn_from(tx, pipeline, ctx.at, whole.then_some(&open[..])).await?;
+    let deals = learned.sim_rows(&open, ctx.at);
+    Ok((learned, deals))
+}
+
 /// [`learn`], given the pipeline's open deals when they were already read in full (by one who
 /// sees every deal, without filters); otherwise they are read here.
-pub(crate) async fn learn_from(
+async fn learn_from(
     tx: &mut Tx,
     pipeline: PipelineId,
     now: Timestamp,
