@@ -147,6 +147,23 @@ fn whole_days(ctx: &Ctx, filter: &ReportFilter, cut: Cut) -> bool {
     ctx.sees_everything() && filter.is_empty() && matches!(cut, Cut::None | Cut::Day)
 }
 
+/// The table to read, `day_table` where it can answer ([`whole_days`]) or `cut_table`, and its
+/// WHERE ([`WHOLE_DAYS`] or [`filters`], with the origin filters when `cut_table` has those
+/// columns).
+fn table_and_filters(
+    ctx: &Ctx,
+    filter: &ReportFilter,
+    cut: Cut,
+    (day_table, cut_table): (&'static str, &'static str),
+    has_origin: bool,
+) -> (&'static str, String) {
+    if whole_days(ctx, filter, cut) {
+        (day_table, WHOLE_DAYS.to_string())
+    } else {
+        (cut_table, filters(true, has_origin, true))
+    }
+}
+
 /// The WHERE of the day tables, with the parameters of [`filters`]: those it does not need are
 /// still referenced, as PostgreSQL refuses a parameter its statement does not use.
 const WHOLE_DAYS: &str = "pipeline_id = $3 AND day >= $4 AND day <= $5
@@ -239,11 +256,13 @@ pub async fn closed(
             "closes are not cut by source or campaign; use the sources report",
         ));
     }
-    let (table, filters) = if whole_days(ctx, filter, cut) {
-        ("report_closed_day", WHOLE_DAYS.to_string())
-    } else {
-        ("report_closed", filters(true, false, true))
-    };
+    let (table, filters) = table_and_filters(
+        ctx,
+        filter,
+        cut,
+        ("report_closed_day", "report_closed"),
+        false,
+    );
     let sql = format!(
         "SELECT {cut} AS cut, won, CAST(SUM(count) AS BIGINT), CAST(SUM(value) AS BIGINT), CAST(SUM(cycle_ms) AS BIGINT)
          FROM {table} WHERE {filters} GROUP BY {group} won",
@@ -296,11 +315,13 @@ pub async fn inflow(
 ) -> Result<Vec<InflowRow>> {
     // Leads not yet qualified into any pipeline entered every pipeline's funnel: they count
     // in each (for a team with one pipeline, exactly where they belong).
-    let (table, mut where_sql) = if whole_days(ctx, filter, cut) {
-        ("report_inflow_day", WHOLE_DAYS.to_string())
-    } else {
-        ("report_inflow", filters(true, true, true))
-    };
+    let (table, mut where_sql) = table_and_filters(
+        ctx,
+        filter,
+        cut,
+        ("report_inflow_day", "report_inflow"),
+        true,
+    );
     where_sql = if pipeline.is_none() {
         where_sql.replacen("pipeline_id = $3", "($3 = '' OR $3 <> '')", 1)
     } else {
@@ -349,11 +370,13 @@ pub async fn inflow_per_day(
     range: DayRange,
     filter: &ReportFilter,
 ) -> Result<Vec<(i64, i64)>> {
-    let (table, where_sql) = if whole_days(ctx, filter, Cut::Day) {
-        ("report_inflow_day", WHOLE_DAYS.to_string())
-    } else {
-        ("report_inflow", filters(true, true, true))
-    };
+    let (table, where_sql) = table_and_filters(
+        ctx,
+        filter,
+        Cut::Day,
+        ("report_inflow_day", "report_inflow"),
+        true,
+    );
     let where_sql = where_sql.replacen(
         "pipeline_id = $3",
         "(pipeline_id = $3 OR pipeline_id = '')",
