@@ -110,6 +110,68 @@
     });
   });
 
+  // ---- Import ----
+  // The upload button says it is working while a large file goes up (and comes back to life
+  // when the page is shown again from history).
+  var importForm = document.getElementById("import-form");
+  if (importForm) {
+    var startButton = document.getElementById("start-import");
+    var startLabel = startButton ? startButton.textContent : "";
+    importForm.addEventListener("submit", function () {
+      if (!startButton) return;
+      setTimeout(function () { startButton.disabled = true; startButton.textContent = "Uploading…"; }, 0);
+    });
+    window.addEventListener("pageshow", function () {
+      if (startButton) { startButton.disabled = false; startButton.textContent = startLabel; }
+    });
+  }
+
+  // A running job's page follows it through the API and reloads itself when it ends, so the
+  // server renders the report. Without scripts, the page refreshes itself instead.
+  var importJob = document.getElementById("import-job");
+  if (importJob) {
+    var bar = importJob.querySelector(".progress");
+    var fill = bar.querySelector("span");
+    var rowsDone = document.getElementById("rows-done");
+    var rowsTotal = document.getElementById("rows-total");
+    var progressTitle = document.getElementById("progress-title");
+    var grouped = function (n) { return Number(n).toLocaleString("en-US"); };
+    var misses = 0;
+    var poll = function () {
+      fetch("/api/v1/imports/" + encodeURIComponent(importJob.dataset.job), {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" }
+      })
+        .then(function (res) {
+          // Gone (the server restarted) or ended: the page says which.
+          if (res.status === 404) { window.location.reload(); return null; }
+          if (!res.ok) throw new Error(String(res.status));
+          return res.json();
+        })
+        .then(function (job) {
+          if (!job) return;
+          misses = 0;
+          if (job.status === "done" || job.status === "failed") { window.location.reload(); return; }
+          rowsDone.textContent = grouped(job.rows_done);
+          if (job.rows_total !== null) {
+            var percent = job.rows_total ? Math.min(100, Math.floor(job.rows_done * 100 / job.rows_total)) : 100;
+            bar.classList.remove("indeterminate");
+            fill.style.width = percent + "%";
+            bar.setAttribute("aria-valuemax", String(job.rows_total));
+            bar.setAttribute("aria-valuenow", String(job.rows_done));
+            rowsTotal.textContent = grouped(job.rows_total);
+            progressTitle.textContent = job.rows_done >= job.rows_total ? "Writing to the database…" : "Importing…";
+          }
+          setTimeout(poll, 400);
+        })
+        .catch(function () {
+          misses += 1;
+          setTimeout(poll, Math.min(10000, 1000 * misses));
+        });
+    };
+    setTimeout(poll, 250);
+  }
+
   // ---- Board ----
   var board = document.getElementById("board");
   if (!board || board.dataset.readonly === "true") return;

@@ -64,6 +64,7 @@ struct Job {
     id: String,
     started_by: UserId,
     kind: Kind,
+    file_name: Option<String>,
     state: JobState,
     progress: Arc<Counter>,
     created_at: Timestamp,
@@ -95,22 +96,24 @@ impl Progress for Counter {
     }
 }
 
-/// A job as the API shows it.
+/// A job as the API shows it (and the import page renders it).
 #[derive(Debug, Serialize)]
 pub struct JobView {
-    id: String,
+    pub id: String,
     /// `queued`, `running`, `done` (see `report`; `report.committed` says whether anything
     /// was written) or `failed` (see `error`).
-    status: &'static str,
-    kind: Kind,
-    started_by: UserId,
+    pub status: &'static str,
+    pub kind: Kind,
+    /// The uploaded file's name, as the client gave it.
+    pub file_name: Option<String>,
+    pub started_by: UserId,
     /// The number of data rows, once the first pass has counted them.
-    rows_total: Option<u64>,
-    rows_done: u64,
-    report: Option<ImportReport>,
-    error: Option<String>,
-    created_at: Timestamp,
-    finished_at: Option<Timestamp>,
+    pub rows_total: Option<u64>,
+    pub rows_done: u64,
+    pub report: Option<ImportReport>,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
 }
 
 impl Job {
@@ -126,6 +129,7 @@ impl Job {
             id: self.id.clone(),
             status,
             kind: self.kind,
+            file_name: self.file_name.clone(),
             started_by: self.started_by,
             rows_total: p
                 .counted
@@ -153,11 +157,18 @@ impl ImportJobs {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn add(&self, started_by: UserId, kind: Kind, progress: Arc<Counter>) -> JobView {
+    fn add(
+        &self,
+        started_by: UserId,
+        kind: Kind,
+        file_name: Option<String>,
+        progress: Arc<Counter>,
+    ) -> JobView {
         let job = Job {
             id: uuid::Uuid::now_v7().to_string(),
             started_by,
             kind,
+            file_name,
             state: JobState::Queued,
             progress,
             created_at: Timestamp::now(),
@@ -188,7 +199,7 @@ impl ImportJobs {
         }
     }
 
-    fn get(&self, auth: &Auth, id: &str) -> Option<JobView> {
+    pub(crate) fn get(&self, auth: &Auth, id: &str) -> Option<JobView> {
         self.lock()
             .by_id
             .get(id)
@@ -197,7 +208,7 @@ impl ImportJobs {
     }
 
     /// The jobs `auth` may see, newest first.
-    fn list(&self, auth: &Auth) -> Vec<JobView> {
+    pub(crate) fn list(&self, auth: &Auth) -> Vec<JobView> {
         let jobs = self.lock();
         let mut views: Vec<JobView> = jobs
             .by_id
@@ -210,27 +221,40 @@ impl ImportJobs {
     }
 }
 
+/// Who sent an upload: a client of the API, or the web UI's import page, whose form carries
+/// the session's CSRF token, sends every field even when left blank, and writes the repeated
+/// settings one to a line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sender<'a> {
+    Api,
+    Page { csrf: &'a str },
+}
+
 /// The form's parts, as sent.
 #[derive(Default)]
-struct Form {
+pub(crate) struct Form {
     file: Option<(NamedTempFile, u64)>,
     /// A `file` part came, even if it was not read (other parts were refused first).
     file_sent: bool,
-    kind: Option<String>,
-    map: Vec<String>,
-    status_map: Vec<String>,
-    pipeline: Option<String>,
-    stages: Vec<String>,
-    currency: Option<String>,
-    null: Vec<String>,
-    mapping: Option<String>,
-    dry_run: Option<String>,
-    partial: Option<String>,
+    /// The uploaded file's name, as the client gave it.
+    pub(crate) file_name: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) map: Vec<String>,
+    pub(crate) status_map: Vec<String>,
+    pub(crate) pipeline: Option<String>,
+    pub(crate) stages: Vec<String>,
+    pub(crate) currency: Option<String>,
+    pub(crate) null: Vec<String>,
+    pub(crate) mapping: Option<String>,
+    pub(crate) dry_run: Option<String>,
+    pub(crate) partial: Option<String>,
+    /// The page's `_csrf` part matched the session's token.
+    csrf_ok: bool,
 }
 
 /// The field errors found so far, answered together as one 422.
 #[derive(Default)]
-struct Errors(Vec<(String, String)>);
+pub(crate) struct Errors(Vec<(String, String)>);
 
 impl Errors {
     fn add(&mut self, field: &str, message: impl Into<String>) {
@@ -345,14 +369,50 @@ async fn save(field: &mut Field<'_>) -> Result<(NamedTempFile, u64), Problem> {
     Ok((temp, size))
 }
 
+fn csrf_refused() -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "/problems/csrf",
+        "Missing CSRF token",
+        "the form's CSRF token does not match the session's: reload the page and try again",
+    )
+}
+
 /// Read every part. Errors in text parts are collected; when the parts before the file
-/// are refused already, the file is not read at all (the caller learns at once).
-async fn read_form(mut multipart: Multipart, errors: &mut Errors) -> Result<Form, Problem> {
+/// are refused already, the API does not read the file at all (the caller learns at once),
+/// and the page reads on for the fields it shows again.
+pub(crate) async fn read_form(
+    mut multipart: Multipart,
+    sender: Sender<'_>,
+) -> Result<(Form, Errors), Problem> {
     let mut form = Form::default();
+    let mut errors = Errors::default();
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_problem)? {
         let name = field.name().unwrap_or("").to_string();
+        if let Sender::Page { csrf } = sender {
+            if name == "_csrf" {
+                let sent = match text(&mut field, &name).await? {
+                    Ok(sent) => sent,
+                    Err(_) => return Err(csrf_refused()),
+                };
+                form.csrf_ok = crate::web::session::same_secret(sent.trim(), csrf);
+                continue;
+            }
+            // Nothing is stored for a form that does not carry the session's token.
+            if !form.csrf_ok {
+                return Err(csrf_refused());
+            }
+        }
         if name == "file" {
+            let file_name = field.file_name().map(str::to_string);
+            if matches!(sender, Sender::Page { .. })
+                && file_name.as_deref().unwrap_or("").is_empty()
+            {
+                // A browser sends an empty, nameless part when no file was chosen.
+                continue;
+            }
             form.file_sent = true;
+            form.file_name = file_name;
             // The parts so far, checked as they will be at the end (but for a `kind` that
             // may still come after the file).
             let mut probe = Errors::default();
@@ -362,11 +422,14 @@ async fn read_form(mut multipart: Multipart, errors: &mut Errors) -> Result<Form
                 .iter()
                 .any(|(field, _)| field != "kind" || form.kind.is_some());
             if refused || !errors.is_empty() {
-                return Ok(form);
+                match sender {
+                    Sender::Api => return Ok((form, errors)),
+                    Sender::Page { .. } => continue,
+                }
             }
             if form.file.is_some() {
                 errors.add("file", "is given twice: upload one file per import");
-                return Ok(form);
+                return Ok((form, errors));
             }
             form.file = Some(save(&mut field).await?);
             continue;
@@ -400,43 +463,69 @@ async fn read_form(mut multipart: Multipart, errors: &mut Errors) -> Result<Form
                 continue;
             }
         };
-        let single = match name.as_str() {
-            "map" => {
-                form.map.push(value);
-                continue;
-            }
-            "status_map" => {
-                form.status_map.push(value);
-                continue;
-            }
-            "null" => {
-                form.null.push(value);
-                continue;
-            }
-            "stages" => {
-                form.stages.extend(
+        let values: Vec<String> = match sender {
+            Sender::Api => vec![value],
+            // A field left blank is a setting not given; a text area holds one per line,
+            // and the null texts are a comma-separated list, as the stages are.
+            Sender::Page { .. } => {
+                let separator = if name == "null" { ',' } else { '\n' };
+                let many = ["map", "status_map", "null"].contains(&name.as_str());
+                if many {
                     value
-                        .split(',')
+                        .split(separator)
                         .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from),
-                );
-                continue;
+                        .filter(|v| !v.is_empty())
+                        .map(String::from)
+                        .collect()
+                } else if value.trim().is_empty() {
+                    vec![]
+                } else {
+                    vec![value]
+                }
             }
-            "kind" => &mut form.kind,
-            "pipeline" => &mut form.pipeline,
-            "currency" => &mut form.currency,
-            "mapping" => &mut form.mapping,
-            "dry_run" => &mut form.dry_run,
-            _ => &mut form.partial,
         };
-        if single.is_some() {
-            errors.add(&name, "is given twice");
-        } else {
-            *single = Some(value);
+        for value in values {
+            let single = match name.as_str() {
+                "map" => {
+                    form.map.push(value);
+                    continue;
+                }
+                "status_map" => {
+                    form.status_map.push(value);
+                    continue;
+                }
+                "null" => {
+                    form.null.push(value);
+                    continue;
+                }
+                "stages" => {
+                    form.stages.extend(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(String::from),
+                    );
+                    continue;
+                }
+                "kind" => &mut form.kind,
+                "pipeline" => &mut form.pipeline,
+                "currency" => &mut form.currency,
+                "mapping" => &mut form.mapping,
+                "dry_run" => &mut form.dry_run,
+                _ => &mut form.partial,
+            };
+            if single.is_some() {
+                errors.add(&name, "is given twice");
+            } else {
+                *single = Some(value);
+            }
         }
     }
-    Ok(form)
+    if matches!(sender, Sender::Page { .. }) && !form.csrf_ok {
+        return Err(csrf_refused());
+    }
+    Ok((form, errors))
 }
 
 fn flag(value: Option<&str>, field: &str, errors: &mut Errors) -> bool {
@@ -517,24 +606,31 @@ fn options(form: &Form, errors: &mut Errors) -> Option<ImportOptions> {
 
 /// Open the file and resolve its mapping, as the import will: a file that does not fit
 /// is refused now rather than by a failed job. (A large spreadsheet is left to the job: its
-/// sheet is read whole to find the header.)
+/// sheet is read whole to find the header.) A refused mapping lists the file's `columns`,
+/// to map them from.
 async fn check_header(
     path: PathBuf,
     size: u64,
     options: &ImportOptions,
     mapping_part: bool,
+    sender: Sender<'_>,
 ) -> Result<(), Problem> {
     let (kind, explicit) = (options.kind, options.mapping.clone());
     let checked = tokio::task::spawn_blocking(move || {
         let mut magic = [0u8; 4];
         let read = std::fs::File::open(&path)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
-            .map_err(|e| ImportError::Format(format!("the upload cannot be read back: {e}")))?;
+            .map_err(|e| {
+                let e = ImportError::Format(format!("the upload cannot be read back: {e}"));
+                (e, vec![])
+            })?;
         if magic[..read] == *b"PK\x03\x04" && size > XLSX_CHECK_LIMIT {
             return Ok(());
         }
-        let table = read::open(&path)?;
-        import::resolve_mapping(kind, &table.headers, &explicit).map(|_| ())
+        let table = read::open(&path).map_err(|e| (e, vec![]))?;
+        import::resolve_mapping(kind, &table.headers, &explicit)
+            .map(|_| ())
+            .map_err(|e| (e, table.headers.clone()))
     })
     .await
     .map_err(|e| {
@@ -543,13 +639,17 @@ async fn check_header(
     })?;
     match checked {
         Ok(()) => Ok(()),
-        Err(ImportError::Mapping(message)) => {
-            // Name the part the user wrote the mapping in.
+        Err((ImportError::Mapping(message), columns)) => {
+            // Name the part the user wrote the mapping in, in the words of the form.
             let field = if mapping_part { "mapping" } else { "map" };
-            Err(invalid(field, message.replace("--map ", "map ")))
+            let message = match sender {
+                Sender::Api => message.replace("--map ", "map "),
+                Sender::Page { .. } => message.replace("--map ", ""),
+            };
+            Err(invalid(field, message).with("columns", json!(columns)))
         }
-        Err(ImportError::Format(message)) => Err(invalid("file", message)),
-        Err(other) => {
+        Err((ImportError::Format(message), _)) => Err(invalid("file", message)),
+        Err((other, _)) => {
             tracing::error!(error = %other, "cannot read an uploaded file");
             Err(Problem::internal())
         }
@@ -575,36 +675,65 @@ fn failure(err: ImportError) -> String {
     }
 }
 
-/// `POST /imports`.
-pub async fn create(
-    State(state): State<AppState>,
-    auth: Auth,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Response> {
-    let multipart = multipart.map_err(not_multipart)?;
-    let mut errors = Errors::default();
-    let mut form = read_form(multipart, &mut errors).await?;
-    let options = options(&form, &mut errors);
+/// An upload whose options and header were checked: ready to run as a job.
+pub(crate) struct Upload {
+    options: ImportOptions,
+    temp: NamedTempFile,
+    file_name: Option<String>,
+}
+
+/// Check what [`read_form`] read: the options, the file, and the file's header against the
+/// mapping. Every refusal is one problem naming its fields.
+pub(crate) async fn prepare(
+    form: &mut Form,
+    mut errors: Errors,
+    sender: Sender<'_>,
+) -> Result<Upload, Problem> {
+    let options = options(form, &mut errors);
     let file = form.file.take();
-    match &file {
-        None if !form.file_sent => errors.add(
+    match (&file, sender) {
+        (None, Sender::Api) if !form.file_sent => errors.add(
             "file",
             "is required: the CSV or XLSX file, as a multipart file part",
         ),
-        Some((_, 0)) => errors.add("file", "is empty"),
+        (None, Sender::Page { .. }) if !form.file_sent => {
+            errors.add("file", "choose the CSV or XLSX file to import")
+        }
+        (Some((_, 0)), Sender::Api) => errors.add("file", "is empty"),
+        (Some((_, 0)), Sender::Page { .. }) => errors.add("file", "the chosen file is empty"),
         _ => {}
     }
     let (Some(options), Some((temp, size)), true) = (options, file, errors.is_empty()) else {
-        return Err(errors.into_problem().into());
+        return Err(errors.into_problem());
     };
     let mapping_part = form.map.is_empty() && form.mapping.is_some();
-    check_header(temp.path().to_path_buf(), size, &options, mapping_part).await?;
-    let path: TempPath = temp.into_temp_path();
+    check_header(
+        temp.path().to_path_buf(),
+        size,
+        &options,
+        mapping_part,
+        sender,
+    )
+    .await?;
+    Ok(Upload {
+        options,
+        temp,
+        file_name: form.file_name.clone(),
+    })
+}
 
+/// Run `upload` in the background as `auth`'s user, as a job of `state.imports`.
+pub(crate) fn start(state: &AppState, auth: &Auth, upload: Upload) -> JobView {
+    let Upload {
+        options,
+        temp,
+        file_name,
+    } = upload;
+    let path: TempPath = temp.into_temp_path();
     let progress = Arc::new(Counter::default());
     let view = state
         .imports
-        .add(auth.user.id, options.kind, progress.clone());
+        .add(auth.user.id, options.kind, file_name, progress.clone());
     let (jobs, id, store, actor) = (
         state.imports.clone(),
         view.id.clone(),
@@ -644,7 +773,19 @@ pub async fn create(
         };
         jobs.finish(&id, state);
     });
+    view
+}
 
+/// `POST /imports`.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Response> {
+    let multipart = multipart.map_err(not_multipart)?;
+    let (mut form, errors) = read_form(multipart, Sender::Api).await?;
+    let upload = prepare(&mut form, errors, Sender::Api).await?;
+    let view = start(&state, &auth, upload);
     let location = format!("/api/v1/imports/{}", view.id);
     let mut response = (StatusCode::ACCEPTED, Json(view)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -684,11 +825,11 @@ mod tests {
     fn only_the_last_finished_jobs_are_kept() {
         let jobs = ImportJobs::default();
         let user = UserId::new();
-        let running = jobs.add(user, Kind::Deals, Arc::default());
+        let running = jobs.add(user, Kind::Deals, None, Arc::default());
         jobs.set_running(&running.id);
         let mut finished = vec![];
         for _ in 0..KEEP_FINISHED + 5 {
-            let job = jobs.add(user, Kind::Leads, Arc::default());
+            let job = jobs.add(user, Kind::Leads, None, Arc::default());
             jobs.finish(&job.id, JobState::Failed("no".into()));
             finished.push(job.id);
         }
@@ -706,6 +847,7 @@ mod tests {
             id: "j".into(),
             started_by: UserId::new(),
             kind: Kind::Deals,
+            file_name: None,
             state: JobState::Running,
             progress: Arc::new(Counter::default()),
             created_at: Timestamp::now(),

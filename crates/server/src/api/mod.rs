@@ -4,7 +4,7 @@
 mod activities;
 mod deals;
 mod exports;
-mod imports;
+pub(crate) mod imports;
 mod leads;
 mod parties;
 mod pipelines;

@@ -9,6 +9,7 @@ mod deal;
 mod deals;
 pub mod error;
 pub mod format;
+mod imports;
 mod leads;
 mod report_attention;
 mod report_cycle;
@@ -22,6 +23,7 @@ mod reports;
 pub mod session;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use throughline_core::PipelineId;
@@ -62,6 +64,13 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/sources", get(report_sources::page))
         .route("/reports/cycle", get(report_cycle::page))
         .route("/reports/velocity", get(report_velocity::page))
+        .route(
+            "/imports",
+            post(imports::create)
+                .layer(DefaultBodyLimit::max(crate::api::imports::UPLOAD_LIMIT))
+                .get(imports::page),
+        )
+        .route("/imports/{id}", get(imports::job))
         .route("/agenda", get(agenda::page))
         .route("/agenda/{id}/done", post(agenda::done))
         .route("/assets/{*path}", get(assets::serve))
@@ -92,6 +101,7 @@ const ICON_DEALS: &str = "M4 6h16M4 12h16M4 18h10";
 const ICON_LEADS: &str = "M12 3v18M3 12h18";
 const ICON_AGENDA: &str = "M4 5h16v15H4zM4 10h16M9 3v4M15 3v4";
 const ICON_REPORTS: &str = "M4 20V10M10 20V4M16 20v-7M22 20H2";
+const ICON_IMPORT: &str = "M12 3v12M7 10l5 5 5-5M4 15v5h16v-5";
 
 impl Frame {
     pub async fn new(
@@ -108,6 +118,7 @@ impl Frame {
             ("/leads", "Leads", ICON_LEADS),
             ("/agenda", "Agenda", ICON_AGENDA),
             ("/reports/snapshot", "Reports", ICON_REPORTS),
+            ("/imports", "Import", ICON_IMPORT),
         ]
         .into_iter()
         .map(|(href, label, icon)| NavItem {
