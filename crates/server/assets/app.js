@@ -135,7 +135,21 @@
     var rowsDone = document.getElementById("rows-done");
     var rowsTotal = document.getElementById("rows-total");
     var progressTitle = document.getElementById("progress-title");
+    var rowsEta = document.getElementById("rows-eta");
     var grouped = function (n) { return Number(n).toLocaleString("en-US"); };
+    // The pace is measured from the first poll that saw rows done, as the terminal does.
+    var since = null;
+    var eta = function (job) {
+      if (!job.rows_total || job.rows_done >= job.rows_total) return "";
+      var now = Date.now();
+      if (!since) { since = { at: now, done: job.rows_done }; return ""; }
+      var seconds = (now - since.at) / 1000;
+      var rate = (job.rows_done - since.done) / seconds;
+      if (seconds < 1.5 || rate <= 0) return "";
+      var left = Math.ceil((job.rows_total - job.rows_done) / rate);
+      var words = left < 60 ? "about " + left + " s left" : "about " + Math.ceil(left / 60) + " min left";
+      return " · " + grouped(Math.round(rate)) + " rows/s · " + words;
+    };
     var misses = 0;
     var poll = function () {
       fetch("/api/v1/imports/" + encodeURIComponent(importJob.dataset.job), {
@@ -161,6 +175,7 @@
             bar.setAttribute("aria-valuenow", String(job.rows_done));
             rowsTotal.textContent = grouped(job.rows_total);
             progressTitle.textContent = job.rows_done >= job.rows_total ? "Writing to the database…" : "Importing…";
+            if (rowsEta) rowsEta.textContent = eta(job);
           }
           setTimeout(poll, 400);
         })
