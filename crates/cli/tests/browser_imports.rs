@@ -726,7 +726,7 @@ async fn screenshots_of_a_running_import() {
     start_import(&browser).await;
     browser.wait_for("#import-job").await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen_running = false;
+    let (mut seen_running, mut shot) = (false, false);
     while Instant::now() < deadline {
         let ended = !browser
             .client
@@ -739,9 +739,13 @@ async fn screenshots_of_a_running_import() {
         }
         let total = browser.text("#rows-total").await;
         let done = browser.text("#rows-done").await;
-        if total == "60,000" && done != "0" && !seen_running {
+        if total == "60,000" && done != "0" {
             seen_running = true;
-            snap(&browser, "import-running").await;
+            // Once the pace is known, the page says it and the time left.
+            if !shot && browser.text("#rows-eta").await.contains("rows/s") {
+                shot = true;
+                snap(&browser, "import-running").await;
+            }
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }

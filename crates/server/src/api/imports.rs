@@ -404,7 +404,10 @@ pub(crate) async fn read_form(
             }
         }
         if name == "file" {
-            let file_name = field.file_name().map(str::to_string);
+            // Kept to show with the job: a name as long as a file system allows, no longer.
+            let file_name = field
+                .file_name()
+                .map(|n| n.chars().take(255).collect::<String>());
             if matches!(sender, Sender::Page { .. })
                 && file_name.as_deref().unwrap_or("").is_empty()
             {
