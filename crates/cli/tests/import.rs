@@ -86,6 +86,8 @@ fn a_mapped_file_imports_once_with_a_summary() {
     // and 19 of a SQLite file are 2 in write-ahead-log mode, 1 with a rollback journal.
     let header = std::fs::read(dir.path().join("cli.db")).unwrap();
     assert_eq!(&header[18..20], &[2, 2], "the database is back in WAL mode");
+    // Bytes 16 and 17 hold the page size, big-endian: 16 KiB for a new database.
+    assert_eq!(&header[16..18], &[0x40, 0x00], "16 KiB pages");
     assert!(!dir.path().join("cli.db-journal").exists());
     assert!(
         stdout.contains("Ana Lima <ana.lima@imported.invalid>"),

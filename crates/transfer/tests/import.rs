@@ -755,3 +755,85 @@ async fn the_x_education_leads_as_they_are() {
     );
     pool.close().await;
 }
+
+/// The page size of a SQLite file and its journal mode, read on a connection of its own.
+async fn page_size_and_journal(path: &Path) -> (i64, String) {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (size,): (i64,) = sqlx::query_as("PRAGMA page_size")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    (size, mode)
+}
+
+#[tokio::test]
+async fn a_first_import_into_a_database_with_small_pages_moves_it_to_large_ones() {
+    use sqlx::Connection;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small-pages.db");
+    // A file as an earlier version created it: 4 KiB pages, in write-ahead-log mode.
+    let mut conn = sqlx::SqliteConnection::connect_with(
+        &SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .page_size(4096)
+            .journal_mode(SqliteJournalMode::Wal),
+    )
+    .await
+    .unwrap();
+    sqlx::query("CREATE TABLE first_page (x INTEGER); DROP TABLE first_page")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::open_single(&url).await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    users::create(
+        &mut tx,
+        &Ctx::system_now(),
+        NewUser {
+            email: "ana@example.com".into(),
+            name: "Ana Lima".into(),
+            role: Role::Rep,
+            team_id: None,
+            password: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+    assert_eq!(page_size_and_journal(&path).await, (4096, "wal".into()));
+
+    let store = Store::open_single(&url).await.unwrap();
+    let mapping = Mapping {
+        stages: vec!["Qualified".into(), "Proposal".into()],
+        ..Mapping::default()
+    };
+    let report = run(&store, &sample("pipedrive-deals.csv"), Kind::Deals, mapping).await;
+    assert!(report.committed, "{:?}", report.rejected);
+    let deals = all_deals(&store).await;
+    assert_eq!(deals.len() as u64, report.created);
+    assert!(report.created > 0);
+    let mut tx = store.read().await.unwrap();
+    let ana = users::find_by_email(&mut tx, "ana@example.com").await.unwrap();
+    drop(tx);
+    assert!(ana.is_some(), "what the file held before is kept");
+    store.close().await;
+    assert_eq!(
+        page_size_and_journal(&path).await,
+        (16_384, "wal".into()),
+        "rewritten to the larger pages, and back in write-ahead-log mode"
+    );
+}

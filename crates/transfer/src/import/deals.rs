@@ -516,9 +516,12 @@ pub(crate) async fn import(
     // back) while the rows of the batch before are written here.
     let mut pending: Option<LaidOut> = None;
     let mut inserting = std::time::Duration::ZERO;
+    let mut laying_out = std::time::Duration::ZERO;
+    let mut resolving = std::time::Duration::ZERO;
     while let Some(converted) = batches.recv().await {
         report.rejected.extend(converted.rejected);
         let n = converted.parsed.len() as u64;
+        let t = std::time::Instant::now();
         let new = resolve_batch(
             tx,
             &ctx,
@@ -528,24 +531,27 @@ pub(crate) async fn import(
             report,
         )
         .await?;
+        resolving += t.elapsed();
         let laying = tokio::task::spawn_blocking(move || {
+            let t = std::time::Instant::now();
             let rows = writer.lay_out(new);
-            (writer, rows)
+            (writer, rows, t.elapsed())
         });
         if let Some(rows) = pending.take() {
             inserting += rows.write(tx).await?;
         }
-        let (back, rows) = laying
+        let (back, rows, took) = laying
             .await
             .map_err(|e| ImportError::Format(format!("laying out rows stopped: {e}")))?;
         writer = back;
+        laying_out += took;
         pending = Some(rows?);
         progress.advance(n);
     }
     if let Some(rows) = pending.take() {
         inserting += rows.write(tx).await?;
     }
-    tracing::debug!(?inserting, "import: rows inserted");
+    tracing::debug!(?inserting, ?laying_out, ?resolving, "import: rows inserted");
     reader
         .await
         .map_err(|e| ImportError::Format(format!("reading the file stopped: {e}")))?;
@@ -560,6 +566,8 @@ struct Converted {
 }
 
 fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::Sender<Converted>) {
+    let started = std::time::Instant::now();
+    let mut waiting = std::time::Duration::ZERO;
     let mut seen_external: HashMap<String, Vec<u64>> = HashMap::new();
     let mut out = Converted {
         parsed: Vec::with_capacity(BATCH),
@@ -612,13 +620,17 @@ fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::S
                     rejected: vec![],
                 },
             );
-            if sender.blocking_send(full).is_err() {
+            let t = std::time::Instant::now();
+            let sent = sender.blocking_send(full);
+            waiting += t.elapsed();
+            if sent.is_err() {
                 // The writer stopped (an error it reports itself).
                 return;
             }
         }
     }
     let _ = sender.blocking_send(out);
+    tracing::debug!(converting = ?started.elapsed() - waiting, ?waiting, "import: rows converted");
 }
 
 /// Owners, organizations and people of a batch found or created, and rows already imported
