@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::time::{MS_PER_DAY, to_ms};
-use crate::{PipelineId, StageId, UserId};
+use crate::{FastMap, PipelineId, StageId, UserId};
 
 /// A stage entry as the spans record it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,18 +174,14 @@ pub struct ReachKey {
     pub outcome: &'static str,
 }
 
-/// A map for aggregates: keyed by ids and days, built by the million in an import, where
-/// the standard library's DoS-resistant hasher was a fifth of the time spent laying rows out.
-pub type Tally<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
 /// All a record contributes, each key with its values (counts are +1 per item).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rollup {
-    pub inflow: Tally<InflowKey, InflowValues>,
-    pub funnel: Tally<FunnelKey, FunnelValues>,
-    pub closed: Tally<ClosedKey, ClosedValues>,
-    pub stays: Tally<StayKey, i64>,
-    pub reach: Tally<ReachKey, i64>,
+    pub inflow: FastMap<InflowKey, InflowValues>,
+    pub funnel: FastMap<FunnelKey, FunnelValues>,
+    pub closed: FastMap<ClosedKey, ClosedValues>,
+    pub stays: FastMap<StayKey, i64>,
+    pub reach: FastMap<ReachKey, i64>,
 }
 
 /// The calendar day of `at` in the team's time zone, as a day number (days since 1970-01-01):
@@ -309,17 +305,29 @@ pub fn deal_rollup(
     tz: &TimeZone,
 ) -> Rollup {
     let mut out = Rollup::default();
-    add_deal_rollup(&mut out, deal, positions, tz);
+    add_deal_rollup(&mut out, deal, &StageOrder::new(positions.clone()), tz);
     out
 }
 
+/// A pipeline's stages by position, for summing many deals of it.
+#[derive(Debug, Clone, Default)]
+pub struct StageOrder {
+    positions: HashMap<StageId, i64>,
+    /// (position, stage), in order.
+    ordered: Vec<(i64, StageId)>,
+}
+
+impl StageOrder {
+    pub fn new(positions: HashMap<StageId, i64>) -> Self {
+        let mut ordered: Vec<(i64, StageId)> = positions.iter().map(|(s, p)| (*p, *s)).collect();
+        ordered.sort();
+        Self { positions, ordered }
+    }
+}
+
 /// [`deal_rollup`] added into `out` (an import sums a million deals without a map each).
-pub fn add_deal_rollup(
-    out: &mut Rollup,
-    deal: &DealTimeline,
-    positions: &HashMap<StageId, i64>,
-    tz: &TimeZone,
-) {
+pub fn add_deal_rollup(out: &mut Rollup, deal: &DealTimeline, order: &StageOrder, tz: &TimeZone) {
+    let StageOrder { positions, ordered } = order;
     let won = deal.close.is_some_and(|c| c.won);
 
     let mut inflow = InflowValues {
@@ -365,15 +373,13 @@ pub fn add_deal_rollup(
     }
 
     // First entries, counting skipped stages as entered when the deal jumped past them.
-    let mut ordered: Vec<(i64, StageId)> = positions.iter().map(|(s, p)| (*p, *s)).collect();
-    ordered.sort();
     let mut first: Vec<(StageId, &Entry)> = vec![];
     let mut max_pos = i64::MIN;
     for entry in &deal.entries {
         let pos = positions.get(&entry.stage_id).copied();
         match pos {
             Some(p) if p > max_pos => {
-                for (q, stage) in &ordered {
+                for (q, stage) in ordered {
                     if *q > max_pos && *q <= p && !first.iter().any(|(s, _)| s == stage) {
                         first.push((*stage, entry));
                     }

@@ -15,9 +15,9 @@ use serde::Serialize;
 use std::sync::Arc;
 use throughline_core::deal::{Deal, DealStatus};
 use throughline_core::event::EventKind;
-use throughline_core::rollup::{Close, DealTimeline, Entry, Rollup, Tally, add_deal_rollup};
+use throughline_core::rollup::{Close, DealTimeline, Entry, Rollup, StageOrder, add_deal_rollup};
 use throughline_core::time::{day_of_ms, to_ms};
-use throughline_core::{DealId, PipelineId, StageId};
+use throughline_core::{DealId, FastMap, PipelineId, StageId};
 
 use crate::db::{Tx, on_conn};
 use crate::error::{Result, StoreError};
@@ -139,10 +139,12 @@ type DeltaKey = (PipelineId, i64, StageId, throughline_core::UserId);
 pub struct DealWriter {
     ctx: Ctx,
     stages: HashMap<StageId, StageInfo>,
-    positions: HashMap<PipelineId, HashMap<StageId, i64>>,
+    /// Each pipeline's active stages in order.
+    orders: HashMap<PipelineId, StageOrder>,
     tz: TimeZone,
-    deltas: Tally<DeltaKey, (i64, i64)>,
-    owners: Tally<throughline_core::UserId, Arc<str>>,
+    /// Open-deal changes by pipeline, UTC day number, stage and owner.
+    deltas: FastMap<DeltaKey, (i64, i64)>,
+    owners: FastMap<throughline_core::UserId, Arc<str>>,
     rollup: Rollup,
     written: u64,
     set_aside: Option<SetAside>,
@@ -210,10 +212,13 @@ impl DealWriter {
             set_aside,
             ctx,
             stages,
-            positions,
+            orders: positions
+                .into_iter()
+                .map(|(pipeline, p)| (pipeline, StageOrder::new(p)))
+                .collect(),
             tz: settings::time_zone(tx).await?,
-            deltas: Tally::default(),
-            owners: Tally::default(),
+            deltas: FastMap::default(),
+            owners: FastMap::default(),
             rollup: Rollup::default(),
             written: 0,
         })
@@ -230,21 +235,20 @@ impl DealWriter {
             .ok_or_else(|| StoreError::invalid("stage_id", format!("no such stage {id}")))
     }
 
+    /// Add to the open-deal change of a day; [`DealWriter::finish`] spreads the days over
+    /// the coarser buckets once, instead of three map updates per change here.
     fn delta(
         &mut self,
         key: (PipelineId, StageId, throughline_core::UserId),
         at_ms: i64,
         d: (i64, i64),
     ) {
-        let day = day_of_ms(at_ms);
-        for level in 0..3 {
-            let e = self
-                .deltas
-                .entry((key.0, bucket_key(level, day), key.1, key.2))
-                .or_default();
-            e.0 += d.0;
-            e.1 += d.1;
-        }
+        let e = self
+            .deltas
+            .entry((key.0, day_of_ms(at_ms), key.1, key.2))
+            .or_default();
+        e.0 += d.0;
+        e.1 += d.1;
     }
 
     /// Write a batch of deals: the rows, their events and spans. The caller checked the
@@ -257,9 +261,10 @@ impl DealWriter {
     /// and spans, its snapshot deltas and report contributions. It can run on another thread
     /// while the previous batch is written.
     pub fn lay_out(&mut self, batch: Vec<ImportedDeal>) -> Result<LaidOut> {
-        let mut deals = Rows::new("deals", DEAL_COLUMNS);
-        let mut events = Rows::new("events", EVENT_COLUMNS);
-        let mut spans = Rows::new("deal_spans", SPAN_COLUMNS);
+        let n = batch.len();
+        let mut deals = Rows::with_capacity("deals", DEAL_COLUMNS, n);
+        let mut events = Rows::with_capacity("events", EVENT_COLUMNS, 3 * n);
+        let mut spans = Rows::with_capacity("deal_spans", SPAN_COLUMNS, 2 * n);
         let actor = self.ctx.user();
         let role_actor = |e: &mut Rows, at: i64, kind: EventKind, id: &Arc<str>, data: String| {
             e.push([
@@ -430,7 +435,7 @@ impl DealWriter {
             };
             deal.version = version;
 
-            let empty = HashMap::new();
+            let unordered = StageOrder::default();
             add_deal_rollup(
                 &mut self.rollup,
                 &DealTimeline {
@@ -443,7 +448,7 @@ impl DealWriter {
                     entries: timeline_entries,
                     close,
                 },
-                self.positions.get(&pipeline).unwrap_or(&empty),
+                self.orders.get(&pipeline).unwrap_or(&unordered),
                 &self.tz,
             );
             push_deal(&mut deals, &deal, external_id);
@@ -479,8 +484,18 @@ impl DealWriter {
              DO UPDATE SET d_count = snapshot_deltas.d_count + excluded.d_count,
                            d_value = snapshot_deltas.d_value + excluded.d_value",
         );
+        let mut buckets: FastMap<DeltaKey, (i64, i64)> = FastMap::default();
+        for ((pipeline, day, stage, owner), (count, value)) in self.deltas {
+            for level in 0..3 {
+                let e = buckets
+                    .entry((pipeline, bucket_key(level, day), stage, owner))
+                    .or_default();
+                e.0 += count;
+                e.1 += value;
+            }
+        }
         // In key order: each row lands next to the previous one in the table's B-tree.
-        let mut deltas: Vec<(DeltaKey, (i64, i64))> = self.deltas.into_iter().collect();
+        let mut deltas: Vec<(DeltaKey, (i64, i64))> = buckets.into_iter().collect();
         deltas.sort_unstable_by_key(|(k, _)| *k);
         for ((pipeline, day, stage, owner), (count, value)) in deltas {
             if count == 0 && value == 0 {

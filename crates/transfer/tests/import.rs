@@ -827,7 +827,9 @@ async fn a_first_import_into_a_database_with_small_pages_moves_it_to_large_ones(
     assert_eq!(deals.len() as u64, report.created);
     assert!(report.created > 0);
     let mut tx = store.read().await.unwrap();
-    let ana = users::find_by_email(&mut tx, "ana@example.com").await.unwrap();
+    let ana = users::find_by_email(&mut tx, "ana@example.com")
+        .await
+        .unwrap();
     drop(tx);
     assert!(ana.is_some(), "what the file held before is kept");
     store.close().await;

@@ -1,13 +1,14 @@
 //! Reading a row's cells by field name, with the mapping's null markers applied.
 
-use std::collections::HashMap;
+use throughline_core::FastMap;
 
 use super::mapping::Mapping;
 use super::read::{Row, Table};
 
 /// Where each mapped field sits in the file.
 pub(crate) struct Columns {
-    by_field: HashMap<String, usize>,
+    /// Looked up about twenty times a row.
+    by_field: FastMap<String, usize>,
     headers: Vec<String>,
     nulls: Vec<String>,
     /// `custom.NAME` fields: (NAME, column).
@@ -19,7 +20,7 @@ pub(crate) struct Columns {
 
 impl Columns {
     pub fn new(mapping: &Mapping, headers: &[String]) -> Self {
-        let mut by_field = HashMap::new();
+        let mut by_field = FastMap::default();
         let mut custom = vec![];
         for (field, column) in &mapping.fields {
             if let Some(i) = Table::column(headers, column) {
@@ -58,7 +59,7 @@ impl Columns {
 
     /// The cell at column `i`, or `None` when empty or a null marker.
     pub fn at<'r>(&self, row: &'r Row, i: usize) -> Option<&'r str> {
-        let text = row.cells.get(i).map(String::as_str)?.trim();
+        let text = row.cells.get(i)?.trim();
         if text.is_empty() || (!self.nulls.is_empty() && self.nulls.contains(&text.to_lowercase()))
         {
             return None;

@@ -17,7 +17,15 @@ use super::ImportError;
 #[derive(Debug, Clone)]
 pub struct Row {
     pub line: u64,
-    pub cells: Vec<String>,
+    /// The cells as read, untrimmed ([`super::cells::Columns`] trims): one buffer a row.
+    pub cells: csv::StringRecord,
+}
+
+impl Row {
+    /// Every cell blank: a spacer line, not a record.
+    fn is_blank(&self) -> bool {
+        self.cells.iter().all(|c| c.trim().is_empty())
+    }
 }
 
 /// A table being read: its header, then its rows one by one.
@@ -172,7 +180,7 @@ pub fn csv_table<R: Read + Send + 'static>(
             let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
             Some(Ok(Row {
                 line,
-                cells: record.iter().map(|c| c.trim().to_string()).collect(),
+                cells: record.clone(),
             }))
         }
         Err(e) => {
@@ -181,7 +189,7 @@ pub fn csv_table<R: Read + Send + 'static>(
         }
     });
     // Blank lines (every cell empty) are not records.
-    let rows = rows.filter(|r| !matches!(r, Ok(row) if row.cells.iter().all(String::is_empty)));
+    let rows = rows.filter(|r| !matches!(r, Ok(row) if row.is_blank()));
     Ok(Table {
         headers,
         rows: Box::new(rows),
@@ -274,7 +282,7 @@ fn read_sheet(path: &Path) -> Result<Sheet, ImportError> {
             line: start_row + i as u64 + 2,
             cells: cells.iter().map(cell_text).collect(),
         })
-        .filter(|r| !r.cells.iter().all(String::is_empty))
+        .filter(|r| !r.is_blank())
         .collect();
     Ok(Sheet { headers, rows })
 }
@@ -331,7 +339,7 @@ mod tests {
             table(b"\xEF\xBB\xBFname,note\r\n\"Acme, Inc\",\"said \"\"hi\"\"\"\r\n\r\nB,x\r\n");
         assert_eq!(h, ["name", "note"]);
         assert_eq!(rows.len(), 2, "{rows:?}");
-        assert_eq!(rows[0].cells, ["Acme, Inc", "said \"hi\""]);
+        assert_eq!(rows[0].cells, vec!["Acme, Inc", "said \"hi\""]);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].line, 4);
         let (_, lf) = table(b"a,b\n1,2\n\n\n3,4\n\"multi\nline\",5\n6,7");
@@ -342,7 +350,7 @@ mod tests {
     fn semicolons_as_european_spreadsheets_write_them() {
         let (h, rows) = table(b"Titel;Wert\nA;1.234,50\n");
         assert_eq!(h, ["Titel", "Wert"]);
-        assert_eq!(rows[0].cells, ["A", "1.234,50"]);
+        assert_eq!(rows[0].cells, vec!["A", "1.234,50"]);
     }
 
     #[test]
@@ -383,8 +391,8 @@ mod tests {
             assert_eq!(table.headers, ["Title", "Value"]);
             let rows: Vec<Row> = table.rows().collect::<Result<_, _>>().unwrap();
             assert_eq!(
-                (rows[0].line, rows[0].cells.clone()),
-                (2, vec!["Acme".to_string(), "1200".to_string()])
+                (rows[0].line, rows[0].cells.iter().collect::<Vec<_>>()),
+                (2, vec!["Acme", "1200"])
             );
         }
         // The CSV file is opened again for each pass.

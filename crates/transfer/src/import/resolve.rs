@@ -1,7 +1,7 @@
 //! Finding the users, organizations and people rows name, and creating them once when they
 //! are new: owners as users who cannot log in, so nothing in the file is dropped.
 
-use std::collections::HashMap;
+use throughline_core::FastMap;
 
 use throughline_core::party::{OrganizationInput, PersonInput};
 use throughline_core::{OrganizationId, PersonId, Role, UserId};
@@ -12,10 +12,10 @@ use super::{ImportError, ImportReport};
 
 #[derive(Default)]
 pub(crate) struct Resolver {
-    owners: HashMap<String, UserId>,
-    organizations: HashMap<String, OrganizationId>,
+    owners: FastMap<String, UserId>,
+    organizations: FastMap<String, OrganizationId>,
     organizations_loaded: bool,
-    people: HashMap<(String, Option<OrganizationId>), PersonId>,
+    people: FastMap<(String, Option<OrganizationId>), PersonId>,
     fallback_owner: Option<UserId>,
 }
 
