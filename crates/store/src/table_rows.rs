@@ -305,9 +305,6 @@ const LOAD_CACHE_KIB: i64 = 512 * 1024;
 /// SQLite sorts keys in (never under 250 pages).
 const SORT_RUN_KIB: i64 = 4 * 1024;
 
-/// How much of the file a bulk load maps (SQLite caps it at 2 GiB in its default build).
-const LOAD_MMAP_BYTES: i64 = 2 << 30;
-
 impl SetAside {
     pub async fn drop(tx: &mut Tx, tables: &[&str]) -> Result<SetAside> {
         let mut create = vec![];
@@ -322,13 +319,6 @@ impl SetAside {
             .execute(&mut **t)
             .await?;
             cache_size = Some(current);
-            // Rebuilding an index reads its whole table again: mapped, the pages the cache
-            // no longer holds are read in place instead of copied in.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "PRAGMA mmap_size = {LOAD_MMAP_BYTES}"
-            )))
-            .execute(&mut **t)
-            .await?;
             for table in tables {
                 let rows: Vec<(String, String)> = sqlx::query_as(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
@@ -371,7 +361,6 @@ impl SetAside {
                     &[
                         format!("PRAGMA cache_size = {size}"),
                         "PRAGMA threads = 0".into(),
-                        "PRAGMA mmap_size = 0".into(),
                         "PRAGMA temp_store = MEMORY".into(),
                     ],
                 )

@@ -24,6 +24,10 @@ use throughline_core::Actor;
 use throughline_store::{Ctx, Store};
 use throughline_transfer::import::{self, ImportOptions, Kind, Mapping, Silent};
 
+/// As the `throughline` binary runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const STAGES: [&str; 5] = [
     "Appointment Scheduled",
     "Qualified To Buy",
