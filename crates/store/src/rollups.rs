@@ -419,7 +419,10 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
            won = report_inflow.won + excluded.won, won_value = report_inflow.won_value + excluded.won_value,
            won_cycle_ms = report_inflow.won_cycle_ms + excluded.won_cycle_ms",
     );
-    for (k, v) in &diff.inflow {
+    // Each table in its key's order: each row lands next to the previous one in its B-tree.
+    let mut inflow_rows: Vec<_> = diff.inflow.iter().collect();
+    inflow_rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in inflow_rows {
         inflow.push([
             key_text(k.pipeline_id).into(),
             k.day.into(),
@@ -502,6 +505,8 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
         "ON CONFLICT (pipeline_id, day, stage_id, source, campaign) DO UPDATE SET
            entries = report_funnel_source.entries + excluded.entries, progressed = report_funnel_source.progressed + excluded.progressed",
     );
+    let mut by_source: Vec<_> = by_source.into_iter().collect();
+    by_source.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for ((p, day, stage, source, campaign), v) in by_source {
         source_rows.push([
             p.to_string().into(),
@@ -524,7 +529,9 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
            count = report_closed.count + excluded.count, value = report_closed.value + excluded.value,
            cycle_ms = report_closed.cycle_ms + excluded.cycle_ms",
     );
-    for (k, v) in &diff.closed {
+    let mut closed_rows: Vec<_> = diff.closed.iter().collect();
+    closed_rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in closed_rows {
         closed.push([
             k.pipeline_id.to_string().into(),
             k.day.into(),

@@ -251,6 +251,7 @@ async fn write(
         drop(tx);
     } else {
         tx.commit().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: transaction committed");
         report.committed = true;
     }
     Ok(())
