@@ -79,12 +79,17 @@ pub struct Deal {
     pub lost_reason: Option<String>,
     pub custom: CustomFields,
     /// When the deal was created in its pipeline.
+    #[serde(serialize_with = "crate::time::rfc3339::serialize")]
     pub created_at: Timestamp,
     /// When its sales cycle began: the lead's creation when it came from a lead.
+    #[serde(serialize_with = "crate::time::rfc3339::serialize")]
     pub cycle_started_at: Timestamp,
     /// When it entered its current stage.
+    #[serde(serialize_with = "crate::time::rfc3339::serialize")]
     pub stage_entered_at: Timestamp,
+    #[serde(serialize_with = "crate::time::rfc3339::serialize_option")]
     pub closed_at: Option<Timestamp>,
+    #[serde(serialize_with = "crate::time::rfc3339::serialize")]
     pub updated_at: Timestamp,
     /// Bumped by every change; a write carrying an older version is refused.
     pub version: i64,

@@ -464,58 +464,73 @@ impl DealWriter {
     /// Write the snapshot deltas and report-table contributions of everything written.
     pub async fn finish(mut self, tx: &mut Tx) -> Result<u64> {
         let t = std::time::Instant::now();
+        // The rows of the snapshot deltas and report tables are laid out on another thread
+        // while SQLite rebuilds the indexes here.
+        let deltas = std::mem::take(&mut self.deltas);
+        let rollup = std::mem::take(&mut self.rollup);
+        let laying = tokio::task::spawn_blocking(move || {
+            let mut rows = vec![delta_rows(deltas)];
+            rows.extend(rollups::lay_out_large(&rollup));
+            rows
+        });
         if let Some(set_aside) = self.set_aside.take() {
             set_aside.restore(tx).await?;
         }
         tracing::debug!(elapsed = ?t.elapsed(), "bulk load: indexes rebuilt");
-        let mut rows = Rows::new(
-            "snapshot_deltas",
-            &[
-                "pipeline_id",
-                "day",
-                "stage_id",
-                "owner_id",
-                "d_count",
-                "d_value",
-            ],
-        )
-        .on_conflict(
-            "ON CONFLICT (pipeline_id, day, stage_id, owner_id)
-             DO UPDATE SET d_count = snapshot_deltas.d_count + excluded.d_count,
-                           d_value = snapshot_deltas.d_value + excluded.d_value",
-        );
-        let mut buckets: FastMap<DeltaKey, (i64, i64)> = FastMap::default();
-        for ((pipeline, day, stage, owner), (count, value)) in self.deltas {
-            for level in 0..3 {
-                let e = buckets
-                    .entry((pipeline, bucket_key(level, day), stage, owner))
-                    .or_default();
-                e.0 += count;
-                e.1 += value;
-            }
-        }
-        // In key order: each row lands next to the previous one in the table's B-tree.
-        let mut deltas: Vec<(DeltaKey, (i64, i64))> = buckets.into_iter().collect();
-        deltas.sort_unstable_by_key(|(k, _)| *k);
-        for ((pipeline, day, stage, owner), (count, value)) in deltas {
-            if count == 0 && value == 0 {
-                continue;
-            }
-            rows.push([
-                pipeline.to_string().into(),
-                day.into(),
-                stage.to_string().into(),
-                owner.to_string().into(),
-                count.into(),
-                value.into(),
-            ]);
-        }
-        rows.flush(tx).await?;
-        tracing::debug!(elapsed = ?t.elapsed(), "bulk load: snapshot deltas written");
-        rollups::apply(tx, &self.rollup).await?;
-        tracing::debug!(elapsed = ?t.elapsed(), "bulk load: report tables written");
+        let rows = laying
+            .await
+            .map_err(|e| StoreError::Raw(format!("laying out report rows stopped: {e}")))?;
+        rollups::write_rows(tx, rows).await?;
+        tracing::debug!(elapsed = ?t.elapsed(), "bulk load: snapshot deltas and report tables written");
         Ok(self.written)
     }
+}
+
+/// The snapshot deltas' rows: each day's change added to its bucket at every level.
+fn delta_rows(deltas: FastMap<DeltaKey, (i64, i64)>) -> Rows {
+    let mut rows = Rows::new(
+        "snapshot_deltas",
+        &[
+            "pipeline_id",
+            "day",
+            "stage_id",
+            "owner_id",
+            "d_count",
+            "d_value",
+        ],
+    )
+    .on_conflict(
+        "ON CONFLICT (pipeline_id, day, stage_id, owner_id)
+         DO UPDATE SET d_count = snapshot_deltas.d_count + excluded.d_count,
+                       d_value = snapshot_deltas.d_value + excluded.d_value",
+    );
+    let mut buckets: FastMap<DeltaKey, (i64, i64)> = FastMap::default();
+    for ((pipeline, day, stage, owner), (count, value)) in deltas {
+        for level in 0..3 {
+            let e = buckets
+                .entry((pipeline, bucket_key(level, day), stage, owner))
+                .or_default();
+            e.0 += count;
+            e.1 += value;
+        }
+    }
+    // In key order: each row lands next to the previous one in the table's B-tree.
+    let mut deltas: Vec<(DeltaKey, (i64, i64))> = buckets.into_iter().collect();
+    deltas.sort_unstable_by_key(|(k, _)| *k);
+    for ((pipeline, day, stage, owner), (count, value)) in deltas {
+        if count == 0 && value == 0 {
+            continue;
+        }
+        rows.push([
+            pipeline.to_string().into(),
+            day.into(),
+            stage.to_string().into(),
+            owner.to_string().into(),
+            count.into(),
+            value.into(),
+        ]);
+    }
+    rows
 }
 
 fn push_deal(rows: &mut Rows, d: &Deal, external_id: Option<String>) {

@@ -340,7 +340,7 @@ pub(crate) async fn apply(tx: &mut Tx, diff: &Rollup) -> Result<()> {
 
 /// The inflow and closes of `diff` summed over owners, sources and campaigns, added to the
 /// day tables (one batched upsert each, whatever the size).
-async fn apply_day_tables(tx: &mut Tx, diff: &Rollup) -> Result<()> {
+fn day_table_rows(diff: &Rollup) -> [Rows; 2] {
     let mut inflow_days: BTreeMap<(String, i64, &'static str), InflowValues> = BTreeMap::new();
     for (k, v) in &diff.inflow {
         let sum = inflow_days
@@ -374,7 +374,6 @@ async fn apply_day_tables(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             v.won_cycle_ms.into(),
         ]);
     }
-    inflow.flush(tx).await?;
 
     let mut closed_days: BTreeMap<(PipelineId, i64, bool), ClosedValues> = BTreeMap::new();
     for (k, v) in &diff.closed {
@@ -404,11 +403,32 @@ async fn apply_day_tables(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             v.cycle_ms.into(),
         ]);
     }
-    closed.flush(tx).await
+    [inflow, closed]
 }
 
-/// [`apply`] for a large difference: one batched upsert per table.
-async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
+async fn apply_day_tables(tx: &mut Tx, diff: &Rollup) -> Result<()> {
+    write_rows(tx, day_table_rows(diff)).await
+}
+
+/// Write rows laid out by [`lay_out_large`] (or any batch of them), table by table.
+pub(crate) async fn write_rows(tx: &mut Tx, rows: impl IntoIterator<Item = Rows>) -> Result<()> {
+    for mut table in rows {
+        table.flush(tx).await?;
+    }
+    Ok(())
+}
+
+/// The rows a large difference adds to every report table (the day tables included),
+/// without the database: an import lays them out while its indexes are being built.
+pub(crate) fn lay_out_large(diff: &Rollup) -> Vec<Rows> {
+    let mut rows: Vec<Rows> = day_table_rows(diff).into();
+    rows.extend(bulk_rows(diff));
+    rows
+}
+
+/// [`apply`] for a large difference, laid out: one batched upsert per table.
+fn bulk_rows(diff: &Rollup) -> Vec<Rows> {
+    let mut out = Vec::with_capacity(7);
     let mut inflow = Rows::new(
         "report_inflow",
         &["pipeline_id", "day", "kind", "owner_id", "source", "campaign", "entered", "qualified", "won", "won_value", "won_cycle_ms"],
@@ -437,7 +457,7 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             v.won_cycle_ms.into(),
         ]);
     }
-    inflow.flush(tx).await?;
+    out.push(inflow);
 
     let mut by_owner: HashMap<(PipelineId, i64, StageId, UserId), FunnelValues> = HashMap::new();
     let mut by_source: HashMap<(PipelineId, i64, StageId, &str, &str), FunnelValues> =
@@ -475,7 +495,7 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             v.progressed.into(),
         ]);
     }
-    full.flush(tx).await?;
+    out.push(full);
     let mut owner_rows = Rows::new(
         "report_funnel_owner",
         &["pipeline_id", "day", "stage_id", "owner_id", "entries", "progressed"],
@@ -496,7 +516,7 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             v.progressed.into(),
         ]);
     }
-    owner_rows.flush(tx).await?;
+    out.push(owner_rows);
     let mut source_rows = Rows::new(
         "report_funnel_source",
         &["pipeline_id", "day", "stage_id", "source", "campaign", "entries", "progressed"],
@@ -518,7 +538,7 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             v.progressed.into(),
         ]);
     }
-    source_rows.flush(tx).await?;
+    out.push(source_rows);
 
     let mut closed = Rows::new(
         "report_closed",
@@ -542,7 +562,7 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             v.cycle_ms.into(),
         ]);
     }
-    closed.flush(tx).await?;
+    out.push(closed);
 
     let mut reach = Rows::new("report_reach", &["pipeline_id", "stage_id", "outcome", "count"])
         .on_conflict(
@@ -556,7 +576,7 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             (*n).into(),
         ]);
     }
-    reach.flush(tx).await?;
+    out.push(reach);
 
     let mut stays = Rows::new(
         "report_stays",
@@ -576,7 +596,12 @@ async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
             (*n).into(),
         ]);
     }
-    stays.flush(tx).await
+    out.push(stays);
+    out
+}
+
+async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
+    write_rows(tx, bulk_rows(diff)).await
 }
 
 /// Recompute every report table from deals, spans and leads (after a bulk import, a time zone

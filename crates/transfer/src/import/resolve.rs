@@ -17,6 +17,22 @@ pub(crate) struct Resolver {
     organizations_loaded: bool,
     people: FastMap<(String, Option<OrganizationId>), PersonId>,
     fallback_owner: Option<UserId>,
+    /// Where a cell's matching key is built, several times a row.
+    key: String,
+}
+
+/// The key a name or e-mail is matched by: trimmed, lowercase. Built in `buf`, without
+/// allocating for ASCII text (nearly every cell of a file).
+fn fold_into<'b>(buf: &'b mut String, text: &str) -> &'b str {
+    let text = text.trim();
+    buf.clear();
+    if text.is_ascii() {
+        buf.push_str(text);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.push_str(&text.to_lowercase());
+    }
+    buf
 }
 
 /// An e-mail address for an owner known only by name: a reserved domain, never deliverable.
@@ -56,8 +72,8 @@ impl Resolver {
         let mut missing: Vec<String> = vec![];
         let mut seen = std::collections::HashSet::new();
         for name in names {
-            let norm = name.trim().to_lowercase();
-            if !self.organizations.contains_key(&norm) && seen.insert(norm) {
+            let norm = fold_into(&mut self.key, name);
+            if !self.organizations.contains_key(norm) && seen.insert(norm.to_string()) {
                 missing.push(name.trim().to_string());
             }
         }
@@ -110,10 +126,10 @@ impl Resolver {
         key: &str,
         report: &mut ImportReport,
     ) -> Result<UserId, ImportError> {
-        let norm = key.trim().to_lowercase();
-        if let Some(id) = self.owners.get(&norm) {
+        if let Some(id) = self.owners.get(fold_into(&mut self.key, key)) {
             return Ok(*id);
         }
+        let norm = key.trim().to_lowercase();
         let id = match users::find_by_email_or_name(tx, key.trim()).await? {
             Some(user) => user.id,
             None => {
@@ -184,10 +200,10 @@ impl Resolver {
         name: &str,
         report: &mut ImportReport,
     ) -> Result<OrganizationId, ImportError> {
-        let norm = name.trim().to_lowercase();
-        if let Some(id) = self.organizations.get(&norm) {
+        if let Some(id) = self.organizations.get(fold_into(&mut self.key, name)) {
             return Ok(*id);
         }
+        let norm = name.trim().to_lowercase();
         let id = match parties::find_organization(tx, name.trim()).await? {
             Some(org) => org.id,
             None => {
