@@ -271,4 +271,14 @@ fn pipelines_export_and_import_back_through_the_binary() {
         "{err}"
     );
     assert!(!csv_of(&target).contains("Enterprise"));
+
+    // A dry run checks a good file and writes nothing.
+    let good = source.dir.path().join("good.csv");
+    std::fs::write(&good, &wanted).unwrap();
+    let out = target.ok(&["import", "pipelines", good.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Dry run, nothing written"),
+        "{out:?}"
+    );
+    assert!(!csv_of(&target).contains("Enterprise"));
 }
