@@ -530,6 +530,8 @@ pub enum ImportKind {
     People,
     Organizations,
     Activities,
+    /// Pipelines and their stages from `throughline export pipelines` (JSON, CSV or XLSX).
+    Pipelines,
 }
 
 /// Pipedrive, HubSpot and Salesforce exports and Throughline's own are recognised from their
@@ -598,6 +600,8 @@ pub enum ExportKind {
     Activities,
     /// The history of changes.
     Events,
+    /// The pipelines with their stages, probabilities, rot days and criteria.
+    Pipelines,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

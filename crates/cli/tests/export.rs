@@ -187,3 +187,98 @@ fn a_bad_format_or_kind_is_refused() {
     let err = cli.fails(&["export", "deals", "--as", "nobody@example.com"]);
     assert!(err.contains("nobody@example.com"), "{err}");
 }
+
+/// A pipeline configured on the command line.
+fn a_process() -> Cli {
+    let cli = Cli::new();
+    cli.ok(&["pipeline", "create", "Enterprise", "--currency", "USD"]);
+    cli.ok(&[
+        "pipeline",
+        "add-stage",
+        "Enterprise",
+        "--name",
+        "Discovery",
+        "--probability",
+        "15",
+        "--rot-days",
+        "14",
+        "--description",
+        "Pain, budget, timeline",
+        "--checklist",
+        "Budget confirmed",
+        "--require",
+        "expected_close_date",
+    ]);
+    cli.ok(&[
+        "pipeline",
+        "add-stage",
+        "Enterprise",
+        "--name",
+        "Proposal",
+        "--probability",
+        "55",
+    ]);
+    cli
+}
+
+#[test]
+fn pipelines_export_and_import_back_through_the_binary() {
+    let source = a_process();
+    let target = Cli::new();
+    let csv_of = |cli: &Cli| {
+        String::from_utf8(cli.ok(&["export", "pipelines", "--format", "csv"]).stdout).unwrap()
+    };
+    let wanted = csv_of(&source);
+    let table = rows(&wanted);
+    assert_eq!(
+        table[0].join(","),
+        "pipeline,currency,pipeline_archived,stage,position,probability,rot_days,description,criteria"
+    );
+    let enterprise: Vec<&Vec<String>> = table.iter().filter(|r| r[0] == "Enterprise").collect();
+    assert_eq!(enterprise.len(), 2);
+    assert_eq!(
+        enterprise[0][1..8].join("|"),
+        "USD|false|Discovery|1|15|14|Pain, budget, timeline"
+    );
+    assert!(enterprise[0][8].contains("Budget confirmed"));
+
+    for format in ["json", "xlsx"] {
+        let file = source.dir.path().join(format!("pipelines.{format}"));
+        source.ok(&["export", "pipelines", "-o", file.to_str().unwrap()]);
+        let target = Cli::new();
+        let out = target.ok(&["import", "pipelines", file.to_str().unwrap(), "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["committed"], true, "{format}: {report}");
+        assert_eq!(report["rejected"], serde_json::json!([]), "{format}");
+        assert_eq!(csv_of(&target), wanted, "{format}");
+    }
+
+    // A refused row names its line, column and reason, and nothing is written.
+    let bad = source.dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        wanted.replace(
+            "Enterprise,USD,false,Proposal,2,55",
+            "Enterprise,USD,false,Proposal,2,140",
+        ),
+    )
+    .unwrap();
+    let err = target.fails(&["import", "pipelines", bad.to_str().unwrap()]);
+    assert!(
+        err.contains("column `probability`")
+            && err.contains("`140`")
+            && err.contains("nothing was imported"),
+        "{err}"
+    );
+    assert!(!csv_of(&target).contains("Enterprise"));
+
+    // A dry run checks a good file and writes nothing.
+    let good = source.dir.path().join("good.csv");
+    std::fs::write(&good, &wanted).unwrap();
+    let out = target.ok(&["import", "pipelines", good.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Dry run, nothing written"),
+        "{out:?}"
+    );
+    assert!(!csv_of(&target).contains("Enterprise"));
+}

@@ -146,6 +146,10 @@ async fn exports_by_kind_and_format(app: &App) {
             "id,kind,subject,owner_email,deal_id,deal_title",
         ),
         ("events", "seq,at,actor_email,kind,entity,entity_id,data"),
+        (
+            "pipelines",
+            "pipeline,currency,pipeline_archived,stage,position,probability,rot_days,description,criteria",
+        ),
     ] {
         let res = app.get(&admin, &format!("/exports/{kind}")).await;
         let (header, _) = csv(&res);
@@ -159,6 +163,18 @@ async fn exports_by_kind_and_format(app: &App) {
             .any(|e| e["kind"] == "deal.created" && e["entity_id"] == json!(id)),
         "{events:?}"
     );
+
+    // Pipelines nest their stages in JSON.
+    let pipelines = app.get(&rita, "/exports/pipelines?format=json").await;
+    let sales = pipelines
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "Sales")
+        .unwrap_or_else(|| panic!("{:?}", pipelines.body));
+    assert!(!sales["stages"].as_array().unwrap().is_empty(), "{sales}");
+    assert!(sales["stages"][0]["probability"].is_i64(), "{sales}");
 
     // Refusals.
     let bad = app.get(&admin, "/exports/deals?format=xml").await;

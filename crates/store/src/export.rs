@@ -22,6 +22,7 @@ use throughline_core::activity::ActivityKind;
 use throughline_core::deal::{CustomFields, DealStatus};
 use throughline_core::event::EventKind;
 use throughline_core::lead::LeadStatus;
+use throughline_core::pipeline::{Pipeline, Stage};
 use throughline_core::time::from_ms;
 
 use crate::db::{Tx, on_conn};
@@ -43,16 +44,19 @@ pub enum Kind {
     Organizations,
     Activities,
     Events,
+    /// The pipelines with their stages and criteria: the process, not its records.
+    Pipelines,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Deals,
         Kind::Leads,
         Kind::People,
         Kind::Organizations,
         Kind::Activities,
         Kind::Events,
+        Kind::Pipelines,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,7 @@ impl Kind {
             Kind::Organizations => "organizations",
             Kind::Activities => "activities",
             Kind::Events => "events",
+            Kind::Pipelines => "pipelines",
         }
     }
 }
@@ -82,7 +87,7 @@ impl FromStr for Kind {
             .find(|k| k.as_str() == wanted)
             .ok_or_else(|| {
                 format!(
-                    "`{s}` is not something to export: use deals, leads, people, organizations, activities or events"
+                    "`{s}` is not something to export: use deals, leads, people, organizations, activities, events or pipelines"
                 )
             })
     }
@@ -647,6 +652,27 @@ pub async fn events(
         .collect()
 }
 
+// ---- pipelines ----
+
+/// A pipeline with its active stages in order, each with its active criteria.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineRecord {
+    pub pipeline: Pipeline,
+    pub stages: Vec<Stage>,
+}
+
+/// Every pipeline, archived ones last, with its active stages. Pipelines are everyone's to
+/// see, and few: they are read whole rather than a page at a time. Archived stages are left
+/// out: they take no deals, and an import would bring them back as stages that do.
+pub async fn pipelines(tx: &mut Tx) -> Result<Vec<PipelineRecord>> {
+    let mut out = vec![];
+    for pipeline in crate::pipelines::list(tx, true).await? {
+        let stages = crate::pipelines::stages(tx, pipeline.id, false).await?;
+        out.push(PipelineRecord { pipeline, stages });
+    }
+    Ok(out)
+}
+
 /// How many records of `kind` an export by the actor holds (for a progress bar).
 pub async fn count(tx: &mut Tx, ctx: &Ctx, kind: Kind) -> Result<i64> {
     // Scoped queries take the caller's role and user as $1 and $2; people and organizations
@@ -675,6 +701,13 @@ pub async fn count(tx: &mut Tx, ctx: &Ctx, kind: Kind) -> Result<i64> {
         Kind::Events => (
             concat!("SELECT COUNT(*) FROM events e WHERE ", event_visible!()),
             true,
+        ),
+        // One row per active stage, and one for each pipeline without any.
+        Kind::Pipelines => (
+            "SELECT (SELECT COUNT(*) FROM stages WHERE archived = FALSE)
+                  + (SELECT COUNT(*) FROM pipelines p WHERE NOT EXISTS
+                       (SELECT 1 FROM stages s WHERE s.pipeline_id = p.id AND s.archived = FALSE))",
+            false,
         ),
     };
     let (n,): (i64,) = on_conn!(tx, c => {

@@ -21,6 +21,7 @@ fn kind(k: ExportKind) -> Kind {
         ExportKind::Organizations => Kind::Organizations,
         ExportKind::Activities => Kind::Activities,
         ExportKind::Events => Kind::Events,
+        ExportKind::Pipelines => Kind::Pipelines,
     }
 }
 
@@ -134,6 +135,7 @@ fn noun(kind: Kind, n: u64) -> &'static str {
         Kind::Organizations => ("organization", "organizations"),
         Kind::Activities => ("activity", "activities"),
         Kind::Events => ("event", "events"),
+        Kind::Pipelines => ("stage", "stages"),
     };
     if n == 1 { one } else { many }
 }

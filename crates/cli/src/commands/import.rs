@@ -33,6 +33,7 @@ fn kind(k: ImportKind) -> Kind {
         ImportKind::People => Kind::People,
         ImportKind::Organizations => Kind::Organizations,
         ImportKind::Activities => Kind::Activities,
+        ImportKind::Pipelines => Kind::Pipelines,
     }
 }
 

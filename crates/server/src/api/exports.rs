@@ -41,7 +41,7 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let kind: Kind = name.parse().map_err(|_| {
         Problem::not_found(format!(
-            "nothing is at /api/v1/exports/{name}: the exports are deals, leads, people, organizations, activities and events"
+            "nothing is at /api/v1/exports/{name}: the exports are deals, leads, people, organizations, activities, events and pipelines"
         ))
     })?;
     let format: Format = match query.format.as_deref() {

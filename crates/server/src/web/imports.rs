@@ -221,6 +221,7 @@ fn records(n: u64, kind: Kind) -> String {
         Kind::People => ("person", "people"),
         Kind::Organizations => ("organization", "organizations"),
         Kind::Activities => ("activity", "activities"),
+        Kind::Pipelines => ("stage", "stages"),
     };
     format!("{} {}", count(n), if n == 1 { one } else { many })
 }
@@ -790,7 +791,7 @@ fn describe(page: &mut JobPage, report: &ImportReport, kind: Kind, outcome: Outc
             Kind::Deals => Some(("Open the deals", "/deals".into())),
             Kind::Leads => Some(("Open the leads", "/leads?status=all".into())),
             Kind::Activities => Some(("Open the agenda", "/agenda".into())),
-            Kind::People | Kind::Organizations => None,
+            Kind::People | Kind::Organizations | Kind::Pipelines => None,
         };
     }
 }

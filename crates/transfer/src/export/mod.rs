@@ -23,11 +23,13 @@ use std::str::FromStr;
 use throughline_store::{Ctx, Store, StoreError, Tx};
 
 pub use cell::{Cell, instant, money};
-pub use records::columns;
+pub use records::{PIPELINE_COLUMNS, columns};
 pub use throughline_store::export::{Kind, PAGE_SIZE};
 
 use records::Cursor;
-use writer::{CsvWriter, Finished, JsonWriter, RecordWriter, SharedBuf, XlsxWriter};
+use writer::{
+    CsvWriter, Finished, JsonWriter, PipelinesJsonWriter, RecordWriter, SharedBuf, XlsxWriter,
+};
 
 /// File formats of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +134,9 @@ impl ExportStream {
         let cols = columns(kind);
         let writer: Box<dyn RecordWriter> = match format {
             Format::Csv => Box::new(CsvWriter::new(cols, buf.clone())?),
+            Format::Json if kind == Kind::Pipelines => {
+                Box::new(PipelinesJsonWriter::new(buf.clone())?)
+            }
             Format::Json => Box::new(JsonWriter::new(cols, buf.clone())?),
             Format::Xlsx => Box::new(XlsxWriter::new(kind.as_str(), cols)?),
         };

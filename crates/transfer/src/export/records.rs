@@ -6,7 +6,7 @@ use std::fmt::Write;
 use throughline_store::export::StageEntry;
 use throughline_store::export::{
     self, ActivityRecord, DealRecord, EventRecord, Kind, LeadRecord, OrganizationRecord,
-    PersonRecord,
+    PersonRecord, PipelineRecord,
 };
 use throughline_store::{Ctx, Result, Tx};
 
@@ -96,6 +96,21 @@ pub const EVENT_COLUMNS: &[&str] = &[
     "data",
 ];
 
+/// One row per stage, the pipeline's columns repeated; a pipeline without stages is one row
+/// with the stage's columns empty. `criteria` is a JSON array of
+/// `{"kind":"checklist","label":…}` and `{"kind":"field","field":…,"label":…}`.
+pub const PIPELINE_COLUMNS: &[&str] = &[
+    "pipeline",
+    "currency",
+    "pipeline_archived",
+    "stage",
+    "position",
+    "probability",
+    "rot_days",
+    "description",
+    "criteria",
+];
+
 /// The header of an export of `kind`.
 pub fn columns(kind: Kind) -> &'static [&'static str] {
     match kind {
@@ -105,6 +120,7 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
         Kind::Organizations => ORGANIZATION_COLUMNS,
         Kind::Activities => ACTIVITY_COLUMNS,
         Kind::Events => EVENT_COLUMNS,
+        Kind::Pipelines => PIPELINE_COLUMNS,
     }
 }
 
@@ -241,6 +257,54 @@ fn event(e: EventRecord) -> Vec<Cell> {
     ]
 }
 
+/// A stage's criteria as the JSON array an import reads back (ids left out: they are this
+/// database's).
+pub(crate) fn criteria_json(criteria: &[throughline_core::criteria::Criterion]) -> String {
+    let items: Vec<serde_json::Value> = criteria
+        .iter()
+        .map(|c| {
+            let mut item = serde_json::Map::new();
+            item.insert("kind".into(), c.kind.as_str().into());
+            if let Some(field) = c.field {
+                item.insert("field".into(), field.as_str().into());
+            }
+            item.insert("label".into(), c.label.clone().into());
+            serde_json::Value::Object(item)
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+fn pipeline(p: PipelineRecord) -> Vec<Vec<Cell>> {
+    let head = |p: &PipelineRecord| {
+        vec![
+            Cell::text(p.pipeline.name.clone()),
+            Cell::text(p.pipeline.currency.code()),
+            Cell::Bool(p.pipeline.archived),
+        ]
+    };
+    if p.stages.is_empty() {
+        let mut row = head(&p);
+        row.extend(std::iter::repeat_n(Cell::Null, 6));
+        return vec![row];
+    }
+    p.stages
+        .iter()
+        .map(|s| {
+            let mut row = head(&p);
+            row.extend([
+                Cell::text(s.name.clone()),
+                Cell::Int(s.position),
+                Cell::Int(s.probability),
+                s.rot_days.map_or(Cell::Null, Cell::Int),
+                Cell::opt_text(s.description.clone()),
+                Cell::Json(criteria_json(&s.criteria)),
+            ]);
+            row
+        })
+        .collect()
+}
+
 /// Where the next page starts: after a record id, or after an event's sequence number.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Cursor {
@@ -292,6 +356,15 @@ pub(crate) async fn next_page(
             let page = export::events(tx, ctx, cursor.seq, limit).await?;
             let last = page.last().map(|r| r.seq);
             (page.into_iter().map(event).collect(), None, last)
+        }
+        Kind::Pipelines => {
+            let rows: Vec<Vec<Cell>> = export::pipelines(tx)
+                .await?
+                .into_iter()
+                .flat_map(pipeline)
+                .collect();
+            cursor.done = true;
+            return Ok(rows);
         }
     };
     if (rows.len() as i64) < limit {

@@ -142,6 +142,94 @@ impl RecordWriter for JsonWriter {
     }
 }
 
+// ---- pipelines as nested JSON ----
+
+/// Pipelines as an array of objects, each with its `stages` array, from the one-row-per-stage
+/// cells of [`super::records::PIPELINE_COLUMNS`]. A pipeline's rows are consecutive and its
+/// stages numbered from 1, so a row at position 1 (or without a stage) starts the next one:
+/// that keeps two pipelines of the same name (one archived) apart.
+pub(crate) struct PipelinesJsonWriter {
+    out: std::io::BufWriter<SharedBuf>,
+    current: Option<serde_json::Map<String, serde_json::Value>>,
+    first: bool,
+}
+
+impl PipelinesJsonWriter {
+    pub fn new(buf: SharedBuf) -> Result<Self, ExportError> {
+        let mut out = std::io::BufWriter::new(buf);
+        out.write_all(b"[")?;
+        Ok(PipelinesJsonWriter {
+            out,
+            current: None,
+            first: true,
+        })
+    }
+
+    fn flush_pipeline(&mut self) -> Result<(), ExportError> {
+        if let Some(pipeline) = self.current.take() {
+            self.out
+                .write_all(if self.first { b"\n" } else { b",\n" })?;
+            self.first = false;
+            serde_json::to_writer(&mut self.out, &pipeline)?;
+        }
+        Ok(())
+    }
+}
+
+fn cell_value(cell: &Cell) -> Result<serde_json::Value, ExportError> {
+    Ok(match cell {
+        Cell::Null => serde_json::Value::Null,
+        Cell::Text(s) | Cell::Decimal(s) => serde_json::Value::String(s.clone()),
+        Cell::Int(n) => (*n).into(),
+        Cell::Bool(b) => (*b).into(),
+        Cell::Json(s) => serde_json::from_str(s)?,
+    })
+}
+
+impl RecordWriter for PipelinesJsonWriter {
+    fn row(&mut self, cells: &[Cell]) -> Result<(), ExportError> {
+        let [name, currency, archived, stage @ ..] = cells else {
+            return Ok(());
+        };
+        let starts = matches!(stage.get(1), None | Some(Cell::Null | Cell::Int(1)));
+        if starts || self.current.is_none() {
+            self.flush_pipeline()?;
+            let mut p = serde_json::Map::new();
+            p.insert("name".into(), cell_value(name)?);
+            p.insert("currency".into(), cell_value(currency)?);
+            p.insert("archived".into(), cell_value(archived)?);
+            p.insert("stages".into(), serde_json::Value::Array(vec![]));
+            self.current = Some(p);
+        }
+        if matches!(stage.first(), None | Some(Cell::Null)) {
+            return Ok(());
+        }
+        let mut s = serde_json::Map::new();
+        for (column, cell) in super::records::PIPELINE_COLUMNS[3..].iter().zip(stage) {
+            let key = if *column == "stage" { "name" } else { column };
+            s.insert(key.into(), cell_value(cell)?);
+        }
+        if let Some(serde_json::Value::Array(stages)) =
+            self.current.as_mut().and_then(|p| p.get_mut("stages"))
+        {
+            stages.push(serde_json::Value::Object(s));
+        }
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<(), ExportError> {
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Finished, ExportError> {
+        self.flush_pipeline()?;
+        self.out.write_all(b"\n]\n")?;
+        self.out.flush()?;
+        Ok(Finished::InBuffer)
+    }
+}
+
 // ---- XLSX ----
 
 pub(crate) use super::xlsx::XlsxWriter;

@@ -159,6 +159,8 @@ pub fn known_fields(kind: super::Kind) -> &'static [&'static str] {
             "created_at",
             "external_id",
         ],
+        // Read by the export's own columns (`PIPELINE_COLUMNS`), not through a mapping.
+        Kind::Pipelines => &[],
     }
 }
 

@@ -11,6 +11,7 @@ mod cells;
 mod deals;
 pub mod formats;
 pub mod mapping;
+mod pipelines;
 mod plan;
 pub mod read;
 mod records;
@@ -33,6 +34,8 @@ pub enum Kind {
     People,
     Organizations,
     Activities,
+    /// Pipelines with their stages, as `throughline export pipelines` writes them.
+    Pipelines,
 }
 
 impl Kind {
@@ -43,6 +46,7 @@ impl Kind {
             Kind::People => "people",
             Kind::Organizations => "organizations",
             Kind::Activities => "activities",
+            Kind::Pipelines => "pipelines",
         }
     }
 }
@@ -62,8 +66,9 @@ impl std::str::FromStr for Kind {
             "people" => Ok(Kind::People),
             "organizations" => Ok(Kind::Organizations),
             "activities" => Ok(Kind::Activities),
+            "pipelines" => Ok(Kind::Pipelines),
             _ => Err(format!(
-                "`{s}` is not deals, leads, people, organizations or activities"
+                "`{s}` is not deals, leads, people, organizations, activities or pipelines"
             )),
         }
     }
@@ -162,6 +167,8 @@ pub fn resolve_mapping(
         Kind::Deals | Kind::Leads => "title",
         Kind::People | Kind::Organizations => "name",
         Kind::Activities => "subject",
+        // Pipelines are read by the export's own column names, never mapped.
+        Kind::Pipelines => return Ok(mapping),
     };
     if !mapping.fields.contains_key(required) {
         return Err(ImportError::Mapping(format!(
@@ -182,6 +189,9 @@ pub async fn run(
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
+    if options.kind == Kind::Pipelines {
+        return import_pipelines(store, ctx, path, options, progress).await;
+    }
     // Read once here for an XLSX sheet; a CSV file is streamed again by each pass.
     let source = read::Source::open(path)?;
     let mapping = resolve_mapping(options.kind, &source.table()?.headers, &options.mapping)?;
@@ -212,6 +222,42 @@ pub async fn run(
     written?;
     tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
     Ok(report)
+}
+
+async fn import_pipelines(
+    store: &Store,
+    ctx: Ctx,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport {
+        kind: Some(Kind::Pipelines),
+        format: Some("throughline".into()),
+        dry_run: options.dry_run,
+        ..ImportReport::default()
+    };
+    let mut tx = store.write().await?;
+    pipelines::import(&mut tx, ctx, path, &mut report, progress).await?;
+    finish(tx, options, &mut report).await
+}
+
+/// Commit the import's transaction unless it is a dry run or refused.
+async fn finish(
+    tx: throughline_store::Tx,
+    options: &ImportOptions,
+    report: &mut ImportReport,
+) -> Result<ImportReport, ImportError> {
+    report.rejected.sort_by_key(|r| r.line);
+    let refused = !report.rejected.is_empty() && !options.partial;
+    if options.dry_run || refused {
+        // Dropping the transaction rolls back everything it wrote.
+        drop(tx);
+    } else {
+        tx.commit().await?;
+        report.committed = true;
+    }
+    Ok(std::mem::take(report))
 }
 
 /// What the second pass reads: the file, as the first pass found it.

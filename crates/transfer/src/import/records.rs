@@ -141,7 +141,8 @@ pub(crate) async fn import(
             Kind::People => ExternalTable::People,
             Kind::Organizations => ExternalTable::Organizations,
             Kind::Activities => ExternalTable::Activities,
-            Kind::Deals => ExternalTable::Deals,
+            // Never reached: these have importers of their own.
+            Kind::Deals | Kind::Pipelines => ExternalTable::Deals,
         };
         let external = c.external_id(&row);
         if let Some(ext) = &external
@@ -155,7 +156,7 @@ pub(crate) async fn import(
             Kind::People => person(tx, &c, &mut resolver, &row, report).await?,
             Kind::Organizations => organization(tx, &c, &mut resolver, &row, report).await?,
             Kind::Activities => activity(tx, &c, &mut resolver, &row, report).await?,
-            Kind::Deals => unreachable_deals(),
+            Kind::Deals | Kind::Pipelines => unreachable_deals(),
         };
         match result {
             Ok(id) => {
@@ -192,7 +193,10 @@ async fn deal_by_key(tx: &mut Tx, key: &str) -> Result<Option<DealId>, ImportErr
 }
 
 fn unreachable_deals() -> RowResult<String> {
-    Err((None, "deals are imported by the deal importer".into()))
+    Err((
+        None,
+        "deals and pipelines are imported by importers of their own".into(),
+    ))
 }
 
 async fn owner_of(
