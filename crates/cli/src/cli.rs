@@ -76,10 +76,11 @@ pub enum Command {
     /// Reports.
     #[command(subcommand)]
     Report(ReportCommand),
-    /// Import deals, leads, people, organizations or activities from a CSV or XLSX file.
+    /// Import deals, leads, people, organizations, activities or pipelines from a CSV or XLSX
+    /// file (pipelines also from JSON).
     Import(ImportArgs),
-    /// Export deals, leads, people, organizations, activities or the event history as CSV,
-    /// JSON or XLSX.
+    /// Export deals, leads, people, organizations, activities, pipelines or the event history
+    /// as CSV, JSON or XLSX.
     Export(ExportArgs),
 }
 

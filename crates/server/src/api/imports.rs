@@ -549,7 +549,7 @@ fn options(form: &Form, errors: &mut Errors) -> Option<ImportOptions> {
         None | Some("") => {
             errors.add(
                 "kind",
-                "is required: deals, leads, people, organizations or activities",
+                "is required: deals, leads, people, organizations, activities or pipelines",
             );
             None
         }

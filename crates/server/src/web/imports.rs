@@ -28,12 +28,13 @@ use crate::auth::Auth;
 use crate::error::Problem;
 
 /// The record kinds, as the form offers them.
-const KINDS: [(&str, &str); 5] = [
+const KINDS: [(&str, &str); 6] = [
     ("deals", "Deals"),
     ("leads", "Leads"),
     ("people", "People"),
     ("organizations", "Organizations"),
     ("activities", "Activities"),
+    ("pipelines", "Pipelines"),
 ];
 
 /// Rejected rows shown on the page; the API's report has them all.
@@ -791,7 +792,8 @@ fn describe(page: &mut JobPage, report: &ImportReport, kind: Kind, outcome: Outc
             Kind::Deals => Some(("Open the deals", "/deals".into())),
             Kind::Leads => Some(("Open the leads", "/leads?status=all".into())),
             Kind::Activities => Some(("Open the agenda", "/agenda".into())),
-            Kind::People | Kind::Organizations | Kind::Pipelines => None,
+            Kind::Pipelines => Some(("Open the board", "/board".into())),
+            Kind::People | Kind::Organizations => None,
         };
     }
 }
