@@ -316,7 +316,7 @@ fn job_row(job: &JobView, names: &HashMap<UserId, String>, tz: &TimeZone) -> Job
 #[template(path = "imports.html")]
 pub struct ImportsPage {
     pub frame: Frame,
-    pub kinds: [(&'static str, &'static str); 5],
+    pub kinds: [(&'static str, &'static str); 6],
     pub form: FormValues,
     /// A refusal that is not about one field.
     pub error: Option<String>,
