@@ -202,10 +202,10 @@ pub(crate) async fn apply(tx: &mut Tx, diff: &Rollup) -> Result<()> {
         + diff.reach.len();
     // One operation changes a handful of rows: cached statements, one per row. A rebuild or
     // an import changes hundreds of thousands: batched inserts.
-    apply_day_tables(tx, diff).await?;
     if rows > 256 {
-        return apply_bulk(tx, diff).await;
+        return write_rows(tx, lay_out_large(diff)).await;
     }
+    apply_day_tables(tx, diff).await?;
     for (k, v) in &diff.inflow {
         exec!(tx, c => sqlx::query(
             "INSERT INTO report_inflow (pipeline_id, day, kind, owner_id, source, campaign, entered, qualified, won, won_value, won_cycle_ms)
@@ -598,10 +598,6 @@ fn bulk_rows(diff: &Rollup) -> Vec<Rows> {
     }
     out.push(stays);
     out
-}
-
-async fn apply_bulk(tx: &mut Tx, diff: &Rollup) -> Result<()> {
-    write_rows(tx, bulk_rows(diff)).await
 }
 
 /// Recompute every report table from deals, spans and leads (after a bulk import, a time zone
