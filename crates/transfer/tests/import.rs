@@ -47,6 +47,25 @@ async fn run(store: &Store, path: &Path, kind: Kind, mapping: Mapping) -> Import
         .expect("import")
 }
 
+/// Ana Lima, a rep, as an existing user.
+async fn add_ana(store: &Store) {
+    let mut tx = store.write().await.unwrap();
+    users::create(
+        &mut tx,
+        &Ctx::system_now(),
+        NewUser {
+            email: "ana@example.com".into(),
+            name: "Ana Lima".into(),
+            role: Role::Rep,
+            team_id: None,
+            password: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
 async fn all_deals(store: &Store) -> Vec<Deal> {
     let mut tx = store.read().await.unwrap();
     let page = deals::list(
@@ -108,21 +127,7 @@ async fn a_pipedrive_export_with_bom_and_crlf() {
     for db in backends().await {
         let store = &db.store;
         // An existing user, named by e-mail on one row and by name on another.
-        let mut tx = store.write().await.unwrap();
-        users::create(
-            &mut tx,
-            &Ctx::system_now(),
-            NewUser {
-                email: "ana@example.com".into(),
-                name: "Ana Lima".into(),
-                role: Role::Rep,
-                team_id: None,
-                password: None,
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        add_ana(store).await;
 
         let mapping = Mapping {
             stages: vec!["Qualified".into(), "Proposal".into()],
@@ -798,21 +803,7 @@ async fn a_first_import_into_a_database_with_small_pages_moves_it_to_large_ones(
 
     let url = format!("sqlite://{}", path.display());
     let store = Store::open_single(&url).await.unwrap();
-    let mut tx = store.write().await.unwrap();
-    users::create(
-        &mut tx,
-        &Ctx::system_now(),
-        NewUser {
-            email: "ana@example.com".into(),
-            name: "Ana Lima".into(),
-            role: Role::Rep,
-            team_id: None,
-            password: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    add_ana(&store).await;
     store.close().await;
     assert_eq!(page_size_and_journal(&path).await, (4096, "wal".into()));
 

@@ -239,7 +239,8 @@ async fn import_pipelines(
     };
     let mut tx = store.write().await?;
     pipelines::import(&mut tx, ctx, path, &mut report, progress).await?;
-    finish(tx, options, &mut report).await
+    finish(tx, options, &mut report).await?;
+    Ok(report)
 }
 
 /// Commit the import's transaction unless it is a dry run or refused.
@@ -247,17 +248,17 @@ async fn finish(
     tx: throughline_store::Tx,
     options: &ImportOptions,
     report: &mut ImportReport,
-) -> Result<ImportReport, ImportError> {
+) -> Result<(), ImportError> {
     report.rejected.sort_by_key(|r| r.line);
     let refused = !report.rejected.is_empty() && !options.partial;
     if options.dry_run || refused {
-        // Dropping the transaction rolls back everything it wrote.
+        // Dropping the transaction rolls back every row, user and stage it created.
         drop(tx);
     } else {
         tx.commit().await?;
         report.committed = true;
     }
-    Ok(std::mem::take(report))
+    Ok(())
 }
 
 /// What the second pass reads: the file, as the first pass found it.
@@ -290,15 +291,7 @@ async fn write(
         kind => records::import(&mut tx, ctx, kind, table, mapping, report, progress).await?,
     }
     tracing::debug!(elapsed = ?started.elapsed(), "import: rows written");
-    report.rejected.sort_by_key(|r| r.line);
-    let refused = !report.rejected.is_empty() && !options.partial;
-    if options.dry_run || refused {
-        // Dropping the transaction rolls back every row, user and stage it created.
-        drop(tx);
-    } else {
-        tx.commit().await?;
-        tracing::debug!(elapsed = ?started.elapsed(), "import: transaction committed");
-        report.committed = true;
-    }
+    finish(tx, options, report).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "import: transaction ended");
     Ok(())
 }
