@@ -140,6 +140,22 @@ pub enum UserCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Set a user's password, which also lets a user log in who could not (an owner an import
+    /// created). The password is asked for, or read from stdin with --password-stdin.
+    SetPassword {
+        #[command(flatten)]
+        db: Db,
+        /// The user's current e-mail (`throughline user list` shows them).
+        #[arg(long)]
+        email: String,
+        /// Give the user this e-mail too, e.g. in place of the `@imported.invalid` placeholder
+        /// of an owner an import knew only by name.
+        #[arg(long)]
+        new_email: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

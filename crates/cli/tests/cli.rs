@@ -539,3 +539,95 @@ fn every_report_answers_from_the_terminal_with_figures_from_the_history() {
     let bad = cli.fails(&["report", "attention"]);
     assert!(bad.contains("--pipeline is required"), "{bad}");
 }
+
+#[test]
+fn an_owner_an_import_created_is_given_a_login() {
+    let cli = Cli::new();
+    let file = cli.dir.path().join("deals.csv");
+    std::fs::write(
+        &file,
+        "Name,Amount,Stage,Owner,Created\nAcme,1200,Lead,Jane Roe,2024-01-02\n",
+    )
+    .unwrap();
+    let imported = cli.ok(&[
+        "import",
+        "deals",
+        file.to_str().unwrap(),
+        "--pipeline",
+        "Sales",
+        "--map",
+        "title=Name",
+        "--map",
+        "value=Amount",
+        "--map",
+        "stage=Stage",
+        "--map",
+        "owner=Owner",
+        "--map",
+        "created_at=Created",
+    ]);
+    assert!(
+        imported.contains("Jane Roe <jane.roe@imported.invalid>")
+            && imported.contains("throughline user set-password"),
+        "{imported}"
+    );
+    let login_of = |email: &str| -> Option<bool> {
+        let listed: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["user", "list", "--format", "json"])).unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["can_login"].as_bool().unwrap())
+    };
+    assert_eq!(login_of("jane.roe@imported.invalid"), Some(false));
+
+    let set = |email: &str, password: &str| {
+        cli.run_with_stdin(
+            &[
+                "user",
+                "set-password",
+                "--email",
+                email,
+                "--new-email",
+                "jane@acme.example",
+                "--password-stdin",
+            ],
+            &format!("{password}\n"),
+        )
+    };
+    let unknown = set("nobody@example.com", "a long enough password");
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no user has the e-mail"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let short = set("jane.roe@imported.invalid", "short");
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("password: must be at least 10"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+    assert_eq!(
+        login_of("jane.roe@imported.invalid"),
+        Some(false),
+        "a refused change changes nothing, the e-mail included"
+    );
+
+    let done = set("jane.roe@imported.invalid", "a long enough password");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&done.stdout).contains("Jane Roe <jane@acme.example> can log in"),
+        "{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
+    assert_eq!(login_of("jane@acme.example"), Some(true));
+    assert_eq!(login_of("jane.roe@imported.invalid"), None);
+}

@@ -236,6 +236,41 @@ pub async fn set_password(tx: &mut Tx, ctx: &Ctx, id: UserId, password: &str) ->
     .await
 }
 
+/// Change a user's e-mail, the name they log in with: for instance the placeholder address an
+/// import gave an owner it knew only by name.
+pub async fn set_email(tx: &mut Tx, ctx: &Ctx, id: UserId, email: &str) -> Result<User> {
+    let mut invalid = Invalid::new();
+    let email = validate::email("email", email, &mut invalid);
+    invalid.into_result()?;
+    let before = get(tx, id)
+        .await?
+        .ok_or_else(|| StoreError::not_found("user", id))?;
+    if before.email == email {
+        return Ok(before);
+    }
+    if find_by_email(tx, &email).await?.is_some() {
+        return Err(StoreError::invalid(
+            "email",
+            "is already used by another user",
+        ));
+    }
+    exec!(tx, c => sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+        .bind(&email)
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await)?;
+    append(
+        tx,
+        ctx,
+        ctx.at_ms(),
+        EventKind::UserUpdated,
+        &id.to_string(),
+        &json!({ "changes": { "email": { "from": before.email, "to": email } } }),
+    )
+    .await?;
+    Ok(User { email, ..before })
+}
+
 pub async fn set_team(tx: &mut Tx, ctx: &Ctx, id: UserId, team: Option<TeamId>) -> Result<()> {
     if let Some(team) = team {
         get_team(tx, team)

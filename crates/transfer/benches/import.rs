@@ -11,7 +11,8 @@
 //!   writes every deal with its events, spans, snapshot deltas and report tables.
 //!
 //! Prints both times, the ratio, rows/s and the process's peak memory. Environment:
-//! `THROUGHLINE_BENCH_IMPORT_ROWS` (default 1,000,000), `THROUGHLINE_BENCH_DATA`.
+//! `THROUGHLINE_BENCH_IMPORT_ROWS` (default 1,000,000), `THROUGHLINE_BENCH_IMPORT_RUNS` (default
+//! 1; with more, each run is printed and the medians compared), `THROUGHLINE_BENCH_DATA`.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -202,7 +203,78 @@ fn main() {
     }
     let bytes = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
 
-    // Baseline: sqlite3's .import into a bare table.
+    let runs: usize = std::env::var("THROUGHLINE_BENCH_IMPORT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1);
+    // Baseline and ours alternate, so that both see the machine as it is in each run.
+    let mut baselines = vec![];
+    let mut times = vec![];
+    let mut report = None;
+    for run in 1..=runs {
+        let baseline = run_baseline(&dir, &csv);
+        let (ours, last) = run_ours(&dir, &csv);
+        if runs > 1 {
+            println!(
+                "  run {run}: sqlite3 {}, throughline {ours:.2} s",
+                baseline.map_or("n/a".into(), |b| format!("{b:.2} s"))
+            );
+        }
+        baselines.extend(baseline);
+        times.push(ours);
+        report = Some(last);
+    }
+    let report = report.expect("at least one run");
+    let baseline = median(&mut baselines);
+    let ours = median(&mut times).expect("at least one run");
+    assert!(
+        report.committed,
+        "the import was not committed: {:?}",
+        report.rejected.first()
+    );
+    assert_eq!(report.created, rows, "every row becomes a deal");
+
+    println!(
+        "import of {rows} {name} deal rows ({:.0} MB)",
+        bytes as f64 / 1e6
+    );
+    let of = if runs > 1 {
+        format!(" (median of {runs})")
+    } else {
+        String::new()
+    };
+    match baseline {
+        Some(b) => println!("  sqlite3 .import into a bare table: {b:.2} s{of}"),
+        None => println!("  sqlite3 .import: not available"),
+    }
+    println!(
+        "  throughline import:                {ours:.2} s{of} ({:.0} rows/s), {} users created",
+        rows as f64 / ours,
+        report.users_created.len()
+    );
+    if let Some(b) = baseline {
+        println!("  ratio ours / sqlite3:              {:.2}", ours / b);
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("  peak memory of this process:       {mib:.0} MiB");
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+/// The `sqlite3` command line's `.import` of the file into a bare table: seconds, or `None`
+/// where the command is missing or fails.
+fn run_baseline(dir: &Path, csv: &Path) -> Option<f64> {
     let bare = dir.join("import-baseline.db");
     let _ = std::fs::remove_file(&bare);
     let t = Instant::now();
@@ -213,9 +285,11 @@ fn main() {
         .arg(format!(".import {} deals", csv.display()))
         .status();
     let baseline = t.elapsed().as_secs_f64();
-    let baseline_ok = matches!(status, Ok(s) if s.success());
+    matches!(status, Ok(s) if s.success()).then_some(baseline)
+}
 
-    // Ours.
+/// Our import of the file into an empty database: seconds and the import's report.
+fn run_ours(dir: &Path, csv: &Path) -> (f64, import::ImportReport) {
     let db = dir.join("import-ours.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -224,7 +298,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (ours, report) = runtime.block_on(async {
+    runtime.block_on(async {
         // As `throughline import` opens it: one connection.
         let store = Store::open_single(&format!("sqlite://{}", db.display()))
             .await
@@ -239,41 +313,11 @@ fn main() {
             partial: false,
         };
         let t = Instant::now();
-        let report = import::run(&store, Ctx::now(Actor::SYSTEM), &csv, &options, &Silent)
+        let report = import::run(&store, Ctx::now(Actor::SYSTEM), csv, &options, &Silent)
             .await
             .expect("import");
         let elapsed = t.elapsed().as_secs_f64();
         store.close().await;
         (elapsed, report)
-    });
-    assert!(
-        report.committed,
-        "the import was not committed: {:?}",
-        report.rejected.first()
-    );
-    assert_eq!(report.created, rows, "every row becomes a deal");
-
-    println!(
-        "import of {rows} {name} deal rows ({:.0} MB)",
-        bytes as f64 / 1e6
-    );
-    if baseline_ok {
-        println!("  sqlite3 .import into a bare table: {baseline:.2} s");
-    } else {
-        println!("  sqlite3 .import: not available ({status:?})");
-    }
-    println!(
-        "  throughline import:                {ours:.2} s ({:.0} rows/s), {} users created",
-        rows as f64 / ours,
-        report.users_created.len()
-    );
-    if baseline_ok {
-        println!(
-            "  ratio ours / sqlite3:              {:.2}",
-            ours / baseline
-        );
-    }
-    if let Some(mib) = peak_rss_mib() {
-        println!("  peak memory of this process:       {mib:.0} MiB");
-    }
+    })
 }

@@ -129,6 +129,31 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
             }
             print(format, &rows, &all)?;
         }
+        UserCommand::SetPassword {
+            db,
+            email,
+            new_email,
+            password_stdin,
+        } => {
+            let s = Session::open(&db).await?;
+            // The user is looked up before the password is asked for, so a mistyped e-mail
+            // is told at once.
+            let mut user = {
+                let mut tx = s.store.read().await?;
+                session::user(&mut tx, &email).await?
+            };
+            let password = read_password(password_stdin)?;
+            let mut tx = s.store.write().await?;
+            if let Some(new_email) = new_email {
+                user = users::set_email(&mut tx, &s.ctx(), user.id, &new_email).await?;
+            }
+            users::set_password(&mut tx, &s.ctx(), user.id, &password).await?;
+            tx.commit().await?;
+            println!(
+                "{} <{}> can log in with the new password",
+                user.name, user.email
+            );
+        }
     }
     Ok(())
 }

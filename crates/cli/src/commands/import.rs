@@ -181,7 +181,7 @@ fn print_summary(r: &ImportReport, elapsed: Duration) {
     }
     if !r.users_created.is_empty() {
         println!(
-            "  users created (cannot log in until given a password): {}",
+            "  users created (cannot log in until `throughline user set-password` gives them one): {}",
             r.users_created.len()
         );
         for u in &r.users_created {

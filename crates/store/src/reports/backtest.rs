@@ -76,11 +76,12 @@ pub async fn backtest(
     // the month they ended), and the deals open that day, censored at their age then.
     let known_months = (i64::MIN, month_of_day(date_number(as_of)) - 1);
     let mut bins = stay_bins(stays(tx, pipeline_id, Some(known_months)).await?, &index);
-    // The spans covering that instant: still open, or ended after it. Two index range scans
-    // (`deal_spans_open`, `deal_spans_to`); `+valid_from` keeps the planner off the index of
-    // every span that began before the instant, most of the history. A span that began with a
-    // stage entry began the stay itself (a deal's spans follow one another without overlap),
-    // so only the others look back for the entry.
+    // The spans covering that instant: still open, or ended after it. Two range scans of
+    // `deal_spans_to` (the open spans lead each pipeline's range, then those ended after the
+    // instant); `+valid_from` keeps the planner off the index of every span that began before
+    // the instant, most of the history. A span that began with a stage entry began the stay
+    // itself (a deal's spans follow one another without overlap), so only the others look back
+    // for the entry.
     let covering = concat!(
         "SELECT s.stage_id, s.value, s.deal_id,
                 CASE WHEN s.entered THEN s.valid_from ELSE

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use throughline_core::deal::{CustomFields, Deal, DealPatch, DealStatus, NewDeal};
 use throughline_core::pipeline::{NewPipeline, NewStage};
-use throughline_core::{Currency, DealId, PipelineId, StageId};
+use throughline_core::{Currency, DealId, FastMap, PipelineId, StageId};
 use throughline_store::bulk::{
     DealWriter, ImportedDeal, LaidOut, any_external_deal, deals_by_external_id,
 };
@@ -511,7 +511,9 @@ pub(crate) async fn import(
 
     // Reading and converting rows runs on its own thread, a few batches ahead of the writing.
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Converted>(4);
-    let reader = tokio::task::spawn_blocking(move || convert_rows(converter, table, sender));
+    let rows_hint = usize::try_from(plan.rows).unwrap_or(0);
+    let reader =
+        tokio::task::spawn_blocking(move || convert_rows(converter, table, rows_hint, sender));
     // Each batch is laid out as rows on another thread (the writer goes with it and comes
     // back) while the rows of the batch before are written here.
     let mut pending: Option<LaidOut> = None;
@@ -565,10 +567,17 @@ struct Converted {
     rejected: Vec<Rejection>,
 }
 
-fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::Sender<Converted>) {
+fn convert_rows(
+    converter: Converter,
+    table: Table,
+    rows_hint: usize,
+    sender: tokio::sync::mpsc::Sender<Converted>,
+) {
     let started = std::time::Instant::now();
     let mut waiting = std::time::Duration::ZERO;
-    let mut seen_external: HashMap<String, Vec<u64>> = HashMap::new();
+    // Each external id seen so far: the line it was first on, and how many times.
+    let mut seen_external: FastMap<String, (u64, u64)> = FastMap::default();
+    seen_external.reserve(rows_hint);
     let mut out = Converted {
         parsed: Vec::with_capacity(BATCH),
         rejected: vec![],
@@ -587,22 +596,30 @@ fn convert_rows(converter: Converter, table: Table, sender: tokio::sync::mpsc::S
         };
         match converter.convert(&row) {
             Ok(mut parsed) => {
-                let Some(ext) = parsed.external_id.clone() else {
-                    out.parsed.push((row.line, parsed));
-                    continue;
-                };
-                let repeats = seen_external.entry(ext.clone()).or_default();
-                repeats.push(row.line);
-                match (repeats.len(), parsed.derived_id) {
-                    (1, _) => out.parsed.push((row.line, parsed)),
-                    (n, true) => {
-                        parsed.external_id = Some(format!("{ext}#{n}"));
+                let repeat = parsed.external_id.as_deref().and_then(|ext| {
+                    match seen_external.get_mut(ext) {
+                        Some((first_line, count)) => {
+                            *count += 1;
+                            Some((*first_line, *count, format!("{ext}#{count}")))
+                        }
+                        None => {
+                            seen_external.insert(ext.to_owned(), (row.line, 1));
+                            None
+                        }
+                    }
+                });
+                match repeat {
+                    None => out.parsed.push((row.line, parsed)),
+                    // An id made up from the row's values (no id column): a repeat is
+                    // another deal with the same values, told apart by its number.
+                    Some((_, _, numbered)) if parsed.derived_id => {
+                        parsed.external_id = Some(numbered);
                         out.parsed.push((row.line, parsed));
                     }
-                    (_, false) => out.rejected.push(Rejection {
+                    Some((first_line, _, _)) => out.rejected.push(Rejection {
                         line: row.line,
                         column: converter.cols.column("external_id"),
-                        reason: format!("the same id as line {}", repeats[0]),
+                        reason: format!("the same id as line {first_line}"),
                     }),
                 }
             }
