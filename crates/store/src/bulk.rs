@@ -265,13 +265,17 @@ impl DealWriter {
         let mut deals = Rows::with_capacity("deals", DEAL_COLUMNS, n);
         let mut events = Rows::with_capacity("events", EVENT_COLUMNS, 3 * n);
         let mut spans = Rows::with_capacity("deal_spans", SPAN_COLUMNS, 2 * n);
-        let actor = self.ctx.user();
+        // The importing user's id, shared by every event of the batch.
+        let actor = match self.ctx.user() {
+            Some(user) => Val::Shared(Arc::from(user)),
+            None => Val::Text(None),
+        };
         let role_actor = |e: &mut Rows, at: i64, kind: EventKind, id: &Arc<str>, data: String| {
             e.push([
                 at.into(),
-                actor.clone().into(),
+                actor.clone(),
                 kind.code().into(),
-                kind.entity().into(),
+                Val::Static(kind.entity()),
                 id.into(),
                 data.into(),
             ]);
@@ -451,7 +455,18 @@ impl DealWriter {
                 self.orders.get(&pipeline).unwrap_or(&unordered),
                 &self.tz,
             );
-            push_deal(&mut deals, &deal, external_id);
+            let stage = self.stage(deal.stage_id)?;
+            push_deal(
+                &mut deals,
+                deal,
+                SharedIds {
+                    deal: &id,
+                    pipeline: &stage.pipeline_text,
+                    stage: &stage.id_text,
+                    owner: &owner_text,
+                },
+                external_id,
+            );
             self.written += 1;
         }
         Ok(LaidOut {
@@ -533,23 +548,31 @@ fn delta_rows(deltas: FastMap<DeltaKey, (i64, i64)>) -> Rows {
     rows
 }
 
-fn push_deal(rows: &mut Rows, d: &Deal, external_id: Option<String>) {
+/// A deal's ids as the text its other rows share, formatted once.
+struct SharedIds<'a> {
+    deal: &'a Arc<str>,
+    pipeline: &'a Arc<str>,
+    stage: &'a Arc<str>,
+    owner: &'a Arc<str>,
+}
+
+fn push_deal(rows: &mut Rows, d: Deal, ids: SharedIds, external_id: Option<String>) {
     rows.push([
-        d.id.to_string().into(),
-        d.title.as_str().into(),
-        d.pipeline_id.to_string().into(),
-        d.stage_id.to_string().into(),
-        d.status.as_str().into(),
+        ids.deal.into(),
+        d.title.into(),
+        ids.pipeline.into(),
+        ids.stage.into(),
+        Val::Static(d.status.as_str()),
         d.value.into(),
-        d.currency.code().into(),
-        d.owner_id.to_string().into(),
+        Val::Static(d.currency.code()),
+        ids.owner.into(),
         opt_text(d.person_id).into(),
         opt_text(d.organization_id).into(),
         opt_text(d.expected_close_date).into(),
-        d.source.clone().into(),
-        d.campaign.clone().into(),
+        d.source.into(),
+        d.campaign.into(),
         opt_text(d.lead_id).into(),
-        d.lost_reason.clone().into(),
+        d.lost_reason.into(),
         custom_text(&d.custom).into(),
         external_id.into(),
         to_ms(d.created_at).into(),

@@ -18,6 +18,8 @@ pub(crate) enum Val {
     Text(Option<String>),
     /// Text repeated on many rows (ids of stages, owners): shared, not copied.
     Shared(std::sync::Arc<str>),
+    /// Text fixed in the program (a status, a currency code, an entity name).
+    Static(&'static str),
     Bool(bool),
 }
 
@@ -207,6 +209,7 @@ pub(crate) fn bind_pg<'q>(
             Val::Int(i) => q.bind(*i),
             Val::Text(s) => q.bind(s.as_deref()),
             Val::Shared(s) => q.bind(&**s),
+            Val::Static(s) => q.bind(*s),
             Val::Bool(b) => q.bind(*b),
         };
     }
@@ -227,6 +230,7 @@ pub(crate) unsafe fn bind_sqlite(
     let text: Option<&str> = match v {
         Val::Text(Some(s)) => Some(s),
         Val::Shared(s) => Some(s),
+        Val::Static(s) => Some(s),
         _ => None,
     };
     // SAFETY: as the caller promises.

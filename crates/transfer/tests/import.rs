@@ -559,6 +559,69 @@ async fn bad_rows_are_reported_and_nothing_is_written() {
     }
 }
 
+/// A file that names the same record twice: with an id column, the second row is refused
+/// with the line of the first; without one (ids made up from the values), both are deals,
+/// and importing the file again adds neither.
+#[tokio::test]
+async fn repeated_rows_of_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_ids = dir.path().join("with-ids.csv");
+    std::fs::write(
+        &with_ids,
+        "Deal - ID,Deal - Title,Deal - Value,Deal - Currency of value,Deal - Stage,Deal - Status,Deal - Owner,Deal - Deal created\n\
+         7,Acme,100,EUR,Lead,open,Ana Lima,2024-01-02\n\
+         8,Beta,200,EUR,Lead,open,Ana Lima,2024-01-03\n\
+         7,Acme again,300,EUR,Lead,open,Ana Lima,2024-01-04\n",
+    )
+    .unwrap();
+    let without_ids = dir.path().join("without-ids.csv");
+    std::fs::write(
+        &without_ids,
+        "Name,Amount,Stage,Owner,Created\n\
+         Twin,100,Lead,Ana Lima,2024-01-02\n\
+         Twin,100,Lead,Ana Lima,2024-01-02\n",
+    )
+    .unwrap();
+    let mapped = Mapping {
+        fields: [
+            ("title", "Name"),
+            ("value", "Amount"),
+            ("stage", "Stage"),
+            ("owner", "Owner"),
+            ("created_at", "Created"),
+        ]
+        .into_iter()
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+        .collect(),
+        pipeline: Some("Mapped".into()),
+        currency: Some("EUR".into()),
+        ..Mapping::default()
+    };
+    for db in backends().await {
+        let store = &db.store;
+        let report = run(store, &with_ids, Kind::Deals, Mapping::default()).await;
+        let rejected: Vec<(u64, Option<&str>, &str)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.column.as_deref(), r.reason.as_str()))
+            .collect();
+        assert_eq!(rejected, [(4, Some("Deal - ID"), "the same id as line 2")]);
+        assert!(!report.committed);
+        assert!(all_deals(store).await.is_empty());
+
+        let first = run(store, &without_ids, Kind::Deals, mapped.clone()).await;
+        assert_eq!((first.created, first.rejected.len()), (2, 0));
+        let again = run(store, &without_ids, Kind::Deals, mapped.clone()).await;
+        assert_eq!((again.created, again.skipped), (0, 2));
+        let titles: Vec<String> = all_deals(store)
+            .await
+            .into_iter()
+            .map(|d| d.title)
+            .collect();
+        assert_eq!(titles, ["Twin", "Twin"]);
+    }
+}
+
 #[tokio::test]
 async fn files_nothing_maps_are_refused_with_the_way_out() {
     let db = sqlite().await;
