@@ -11,9 +11,11 @@ use std::path::Path;
 
 use throughline_core::Actor;
 use throughline_core::criteria::{CriterionInput, DealField};
+use throughline_core::deal::NewDeal;
 use throughline_core::pipeline::{NewPipeline, NewStage};
 use throughline_demo::{DemoOptions, generate};
-use throughline_store::{Ctx, Store, pipelines, snapshot};
+use throughline_store::deals::{self, CloseDeal};
+use throughline_store::{Ctx, Store, pipelines, snapshot, users};
 use throughline_transfer::export::{self, Format};
 use throughline_transfer::import::{self, ImportOptions, Kind, Mapping, Silent};
 
@@ -164,6 +166,26 @@ async fn more_pipelines(store: &Store) {
     )
     .await
     .unwrap();
+    // A deal won in the old process stays in it when it is archived, and must come back
+    // there (where there is a team to own it).
+    if let Some(owner) = users::list(&mut tx).await.unwrap().first() {
+        let deal = deals::create(
+            &mut tx,
+            &ctx,
+            NewDeal {
+                title: "From the old process".into(),
+                pipeline_id: Some(old.id),
+                value: 12_300,
+                owner_id: Some(owner.id),
+                ..NewDeal::default()
+            },
+        )
+        .await
+        .unwrap();
+        deals::win(&mut tx, &ctx, deal.id, CloseDeal::default())
+            .await
+            .unwrap();
+    }
     pipelines::archive(&mut tx, &ctx, old.id).await.unwrap();
     tx.commit().await.unwrap();
 }

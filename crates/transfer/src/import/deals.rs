@@ -66,9 +66,28 @@ async fn prepare_pipelines(
 ) -> Result<HashMap<String, PipelineInfo>, ImportError> {
     let mut out = HashMap::new();
     for p in &plan.pipelines {
-        let pipeline = match pipelines::find(tx, &p.name).await? {
-            Some(existing) if !existing.archived => existing,
-            _ => {
+        let found = match pipelines::find(tx, &p.name).await? {
+            Some(active) if !active.archived => Some(active),
+            // An archived pipeline of that name takes the rows when it has every stage they
+            // name: its own deals coming back (a move between servers). A file with other
+            // stages starts a new pipeline of that name, as archiving left the name free.
+            Some(archived) => {
+                let names: std::collections::HashSet<String> =
+                    pipelines::stages(tx, archived.id, false)
+                        .await?
+                        .into_iter()
+                        .map(|s| s.name.to_lowercase())
+                        .collect();
+                p.stages
+                    .iter()
+                    .all(|s| names.contains(&s.to_lowercase()))
+                    .then_some(archived)
+            }
+            None => None,
+        };
+        let pipeline = match found {
+            Some(existing) => existing,
+            None => {
                 let currency = match mapping.currency.as_deref().or(p.currency.as_deref()) {
                     Some(c) => Some(c.parse::<Currency>().map_err(|_| {
                         ImportError::Mapping(format!("`{c}` is not an ISO 4217 currency code"))
