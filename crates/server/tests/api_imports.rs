@@ -22,6 +22,79 @@ on_both_backends!(
     jobs_are_seen_by_who_started_them,
 );
 
+/// A finished job's report outlives the server process: the same JSON after a restart, in
+/// the list and by id, seen by who may see it.
+#[tokio::test]
+async fn finished_jobs_outlive_a_restart_on_sqlite() {
+    let mut app = App::sqlite().await;
+    finished_jobs_outlive_a_restart(&mut app).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn finished_jobs_outlive_a_restart_on_postgres() {
+    if let Some(mut app) = App::postgres().await {
+        finished_jobs_outlive_a_restart(&mut app).await;
+        app.finish().await;
+    }
+}
+
+async fn finished_jobs_outlive_a_restart(app: &mut App) {
+    let admin = app.user("Ada", Role::Admin, None).await;
+    let rita = app.user("Rita", Role::Rep, None).await;
+    let file = good_file();
+    let done = import(
+        app,
+        &admin,
+        &[
+            Part::Text("kind", "deals"),
+            Part::File("deals.csv", file.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(done["status"], "done", "{done}");
+    let other = good_file().replace("Sales Pipeline", "Rita's Pipeline");
+    let failed = import(
+        app,
+        &rita,
+        &[
+            Part::Text("kind", "deals"),
+            Part::File("deals.csv", other.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let listed = app.get(&admin, "/imports").await.ok(200).clone();
+
+    app.restart();
+    let (done_id, failed_id) = (s(&done["id"]), s(&failed["id"]));
+    let again = app
+        .get(&admin, &format!("/imports/{done_id}"))
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(again, done, "the same job, report and all");
+    assert_eq!(again["report"]["created"], 3);
+    assert_eq!(
+        app.get(&admin, "/imports").await.ok(200).clone(),
+        listed,
+        "the same list, newest first"
+    );
+    assert_eq!(ids(&listed), [failed_id.clone(), done_id.clone()]);
+    // Who may see which job holds after the restart too.
+    app.get(&rita, &format!("/imports/{done_id}"))
+        .await
+        .not_found();
+    let mine = app.get(&rita, "/imports").await.ok(200).clone();
+    assert_eq!(ids(&mine), [failed_id.clone()]);
+    let hers = app
+        .get(&rita, &format!("/imports/{failed_id}"))
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(hers, failed);
+}
+
 const PIPEDRIVE_HEADER: &str = "Deal - ID,Deal - Title,Deal - Value,Deal - Currency of value,Deal - Pipeline,Deal - Stage,Deal - Status,Deal - Owner,Deal - Organization,Deal - Deal created,Deal - Won time,Deal - Lost time,Deal - Lost reason";
 
 /// Three deals of a Pipedrive export: one open, one won, one lost; Olga is no user yet.

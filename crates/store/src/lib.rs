@@ -20,6 +20,7 @@ pub mod bulk;
 pub mod deals;
 pub mod events;
 pub mod export;
+pub mod import_jobs;
 pub mod leads;
 pub mod parties;
 pub mod pipelines;

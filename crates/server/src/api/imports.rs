@@ -8,9 +8,10 @@
 //! they may own; creating pipelines takes an admin, and the store refuses otherwise (the job
 //! fails with its message).
 //!
-//! Jobs live in this process's memory ([`ImportJobs`]): a restart forgets them, never data,
-//! since an import is one transaction that either commits whole or leaves nothing behind.
-//! The temporary file is deleted when its job ends.
+//! Running jobs live in this process's memory ([`ImportJobs`]); a finished job is also
+//! written to the database, so that its report outlives a restart. A restart during an import
+//! loses the job, never data: an import is one transaction that commits whole or leaves
+//! nothing behind. The temporary file is deleted when its job ends.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -23,11 +24,11 @@ use axum::extract::multipart::{Field, Multipart, MultipartError, MultipartReject
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tempfile::{NamedTempFile, TempPath};
 use throughline_core::{Currency, Role, UserId};
-use throughline_store::{Ctx, StoreError};
+use throughline_store::{Ctx, Store, StoreError, import_jobs};
 use throughline_transfer::import::{
     self, ImportError, ImportOptions, ImportReport, Kind, Mapping, Progress, read,
 };
@@ -42,14 +43,14 @@ use crate::extract::ApiPath;
 pub const UPLOAD_LIMIT: usize = 512 * 1024 * 1024;
 /// The largest text part (a mapping file is a few kilobytes).
 const TEXT_LIMIT: usize = 1024 * 1024;
-/// Finished jobs kept for polling; older ones are forgotten.
+/// Finished jobs kept in memory, and listed; older ones are read from the database.
 const KEEP_FINISHED: usize = 100;
 /// An XLSX sheet is read whole to find its header, so a larger one is checked by the job
 /// instead of before answering.
 const XLSX_CHECK_LIMIT: u64 = 32 * 1024 * 1024;
 
-/// The import jobs of this process, in memory: a restart forgets them (never data: each
-/// import is one transaction). At most [`KEEP_FINISHED`] finished jobs are kept.
+/// The import jobs of this process, in memory: the running ones, and the last
+/// [`KEEP_FINISHED`] finished ones, which are also in the database (`import_jobs`).
 #[derive(Clone, Default)]
 pub struct ImportJobs(Arc<Mutex<Jobs>>);
 
@@ -78,6 +79,18 @@ enum JobState {
     Failed(String),
 }
 
+impl JobState {
+    /// The status, report and error a view shows.
+    fn parts(&self) -> (JobStatus, Option<ImportReport>, Option<String>) {
+        match self {
+            JobState::Queued => (JobStatus::Queued, None, None),
+            JobState::Running => (JobStatus::Running, None, None),
+            JobState::Done(report) => (JobStatus::Done, Some((**report).clone()), None),
+            JobState::Failed(message) => (JobStatus::Failed, None, Some(message.clone())),
+        }
+    }
+}
+
 /// The rows counted and converted so far, updated by the import without taking the lock.
 #[derive(Default)]
 struct Counter {
@@ -96,13 +109,23 @@ impl Progress for Counter {
     }
 }
 
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    /// See `report`; `report.committed` says whether anything was written.
+    Done,
+    /// See `error`.
+    Failed,
+}
+
 /// A job as the API shows it (and the import page renders it).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobView {
     pub id: String,
-    /// `queued`, `running`, `done` (see `report`; `report.committed` says whether anything
-    /// was written) or `failed` (see `error`).
-    pub status: &'static str,
+    pub status: JobStatus,
     pub kind: Kind,
     /// The uploaded file's name, as the client gave it.
     pub file_name: Option<String>,
@@ -118,12 +141,7 @@ pub struct JobView {
 
 impl Job {
     fn view(&self) -> JobView {
-        let (status, report, error) = match &self.state {
-            JobState::Queued => ("queued", None, None),
-            JobState::Running => ("running", None, None),
-            JobState::Done(report) => ("done", Some((**report).clone()), None),
-            JobState::Failed(message) => ("failed", None, Some(message.clone())),
-        };
+        let (status, report, error) = self.state.parts();
         let p = &self.progress;
         JobView {
             id: self.id.clone(),
@@ -144,8 +162,17 @@ impl Job {
     }
 
     fn visible_to(&self, auth: &Auth) -> bool {
-        auth.user.role == Role::Admin || self.started_by == auth.user.id
+        visible(auth, self.started_by)
     }
+}
+
+fn visible(auth: &Auth, started_by: UserId) -> bool {
+    auth.user.role == Role::Admin || started_by == auth.user.id
+}
+
+fn stored_view(json: &str) -> Result<JobView, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("a stored import job cannot be read: {e}")))
 }
 
 impl ImportJobs {
@@ -185,11 +212,21 @@ impl ImportJobs {
         }
     }
 
-    fn finish(&self, id: &str, state: JobState) {
+    /// The job as it will stand once finished with `state` at `at`, to be recorded before
+    /// anyone sees it finished.
+    fn finished_view(&self, id: &str, state: &JobState, at: Timestamp) -> Option<JobView> {
+        let jobs = self.lock();
+        let mut view = jobs.by_id.get(id)?.view();
+        (view.status, view.report, view.error) = state.parts();
+        view.finished_at = Some(at);
+        Some(view)
+    }
+
+    fn finish(&self, id: &str, state: JobState, at: Timestamp) {
         let mut jobs = self.lock();
         if let Some(job) = jobs.by_id.get_mut(id) {
             job.state = state;
-            job.finished_at = Some(Timestamp::now());
+            job.finished_at = Some(at);
             jobs.finished.push_back(id.to_string());
         }
         while jobs.finished.len() > KEEP_FINISHED {
@@ -199,25 +236,83 @@ impl ImportJobs {
         }
     }
 
-    pub(crate) fn get(&self, auth: &Auth, id: &str) -> Option<JobView> {
-        self.lock()
+    /// Job `id` if `auth` may see it: from memory, else as the database recorded it.
+    pub(crate) async fn get(
+        &self,
+        store: &Store,
+        auth: &Auth,
+        id: &str,
+    ) -> Result<Option<JobView>, StoreError> {
+        let in_memory = self
+            .lock()
             .by_id
             .get(id)
-            .filter(|job| job.visible_to(auth))
-            .map(Job::view)
+            .map(|job| (job.started_by, job.view()));
+        if let Some((started_by, view)) = in_memory {
+            return Ok(visible(auth, started_by).then_some(view));
+        }
+        let mut tx = store.read().await?;
+        match import_jobs::get(&mut tx, id).await? {
+            Some((started_by, json)) if visible(auth, started_by) => Ok(Some(stored_view(&json)?)),
+            _ => Ok(None),
+        }
     }
 
-    /// The jobs `auth` may see, newest first.
-    pub(crate) fn list(&self, auth: &Auth) -> Vec<JobView> {
-        let jobs = self.lock();
-        let mut views: Vec<JobView> = jobs
+    /// The jobs `auth` may see, newest first: those running, and the latest
+    /// [`KEEP_FINISHED`] finished ones.
+    pub(crate) async fn list(
+        &self,
+        store: &Store,
+        auth: &Auth,
+    ) -> Result<Vec<JobView>, StoreError> {
+        let mut views: Vec<JobView> = self
+            .lock()
             .by_id
             .values()
             .filter(|job| job.visible_to(auth))
             .map(Job::view)
             .collect();
+        let mut tx = store.read().await?;
+        let whose = (auth.user.role != Role::Admin).then_some(auth.user.id);
+        for json in import_jobs::recent(&mut tx, whose, KEEP_FINISHED as i64).await? {
+            let view = stored_view(&json)?;
+            if !views.iter().any(|v| v.id == view.id) {
+                views.push(view);
+            }
+        }
         views.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-        views
+        let running = views
+            .iter()
+            .filter(|v| matches!(v.status, JobStatus::Queued | JobStatus::Running))
+            .count();
+        views.truncate(running + KEEP_FINISHED);
+        Ok(views)
+    }
+}
+
+/// Write a finished job to the database, so that its report outlives this process. A job
+/// that cannot be recorded stays in memory, and the failure is logged.
+async fn record(store: &Store, view: &JobView) {
+    let result = async {
+        let json = serde_json::to_string(view)
+            .map_err(|e| StoreError::Corrupt(format!("an import job cannot be written: {e}")))?;
+        let mut tx = store.write().await?;
+        import_jobs::record(
+            &mut tx,
+            &import_jobs::FinishedJob {
+                id: view.id.clone(),
+                started_by: view.started_by,
+                created_at: view.created_at,
+                finished_at: view.finished_at.unwrap_or(view.created_at),
+                view: json,
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(job = %view.id, error = %e, "a finished import job was not recorded");
     }
 }
 
@@ -743,6 +838,7 @@ pub(crate) fn start(state: &AppState, auth: &Auth, upload: Upload) -> JobView {
         state.store.clone(),
         auth.actor(),
     );
+    let recorder = store.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::spawn(async move {
         // The import reads the file synchronously between its database calls, so it runs on
@@ -774,7 +870,12 @@ pub(crate) fn start(state: &AppState, auth: &Auth, upload: Upload) -> JobView {
                 )
             }
         };
-        jobs.finish(&id, state);
+        // Recorded first: whoever sees the job finished can also find it after a restart.
+        let at = Timestamp::now();
+        if let Some(finished) = jobs.finished_view(&id, &state, at) {
+            record(&recorder, &finished).await;
+        }
+        jobs.finish(&id, state, at);
     });
     view
 }
@@ -805,19 +906,16 @@ pub async fn show(
 ) -> ApiResult<Json<JobView>> {
     state
         .imports
-        .get(&auth, &id)
+        .get(&state.store, &auth, &id)
+        .await?
         .map(Json)
-        .ok_or_else(|| {
-            Problem::not_found(format!(
-                "no import job {id} (jobs are kept in memory: the last {KEEP_FINISHED} finished ones, until the server restarts)"
-            ))
-            .into()
-        })
+        .ok_or_else(|| Problem::not_found(format!("no import job {id}")).into())
 }
 
 /// `GET /imports`: the caller's jobs (an admin's: everyone's), newest first.
-pub async fn list(State(state): State<AppState>, auth: Auth) -> Json<serde_json::Value> {
-    Json(json!({ "items": state.imports.list(&auth) }))
+pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+    let items = state.imports.list(&state.store, &auth).await?;
+    Ok(Json(json!({ "items": items })))
 }
 
 #[cfg(test)]
@@ -833,7 +931,7 @@ mod tests {
         let mut finished = vec![];
         for _ in 0..KEEP_FINISHED + 5 {
             let job = jobs.add(user, Kind::Leads, None, Arc::default());
-            jobs.finish(&job.id, JobState::Failed("no".into()));
+            jobs.finish(&job.id, JobState::Failed("no".into()), Timestamp::now());
             finished.push(job.id);
         }
         let kept = jobs.lock();
@@ -862,7 +960,7 @@ mod tests {
         job.progress.advance(3);
         let view = job.view();
         assert_eq!((view.rows_total, view.rows_done), (Some(10), 7));
-        assert_eq!(view.status, "running");
+        assert_eq!(view.status, JobStatus::Running);
     }
 
     #[test]

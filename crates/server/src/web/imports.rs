@@ -23,7 +23,7 @@ use super::format::date_time;
 use super::session::PageUser;
 use super::{Frame, time_zone};
 use crate::AppState;
-use crate::api::imports::{self as api, Form, JobView, Sender};
+use crate::api::imports::{self as api, Form, JobStatus, JobView, Sender};
 use crate::auth::Auth;
 use crate::error::Problem;
 
@@ -111,12 +111,12 @@ pub enum Outcome {
 impl Outcome {
     fn of(job: &JobView) -> Outcome {
         match (job.status, &job.report) {
-            ("queued", _) => Outcome::Waiting,
-            ("running", _) => Outcome::Running,
-            ("done", Some(r)) if r.committed && r.rejected.is_empty() => Outcome::Imported,
-            ("done", Some(r)) if r.committed => Outcome::ImportedInPart,
-            ("done", Some(r)) if r.dry_run => Outcome::DryRun,
-            ("done", Some(_)) => Outcome::Refused,
+            (JobStatus::Queued, _) => Outcome::Waiting,
+            (JobStatus::Running, _) => Outcome::Running,
+            (JobStatus::Done, Some(r)) if r.committed && r.rejected.is_empty() => Outcome::Imported,
+            (JobStatus::Done, Some(r)) if r.committed => Outcome::ImportedInPart,
+            (JobStatus::Done, Some(r)) if r.dry_run => Outcome::DryRun,
+            (JobStatus::Done, Some(_)) => Outcome::Refused,
             _ => Outcome::Failed,
         }
     }
@@ -381,7 +381,8 @@ async fn render_form(
     let names = names(state).await?;
     let jobs = state
         .imports
-        .list(&auth(user))
+        .list(&state.store, &auth(user))
+        .await?
         .iter()
         .map(|job| job_row(job, &names, &tz))
         .collect();
@@ -555,9 +556,9 @@ pub async fn job(
     user: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some(job) = state.imports.get(&auth(&user), &id) else {
+    let Some(job) = state.imports.get(&state.store, &auth(&user), &id).await? else {
         return Err(PageError::not_found(
-            "There is no such import. Imports are remembered until the server restarts (the last 100 finished ones); what they wrote stays.",
+            "There is no such import, or it was started by someone else.",
         ));
     };
     let mut tx = state.store.read().await?;

@@ -101,6 +101,12 @@ impl App {
         }
     }
 
+    /// The server started again over the same database: nothing of the last one's memory.
+    #[allow(dead_code)] // Not every test binary that shares this file restarts.
+    pub fn restart(&mut self) {
+        self.router = router(AppState::new(self.store.clone(), ServerConfig::default()));
+    }
+
     pub async fn sqlite() -> App {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("api.db").display());

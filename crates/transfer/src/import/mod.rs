@@ -111,7 +111,7 @@ pub struct ImportOptions {
 }
 
 /// A row the import refused, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Rejection {
     pub line: u64,
     /// The column at fault, as the file spells it.
@@ -120,7 +120,7 @@ pub struct Rejection {
 }
 
 /// What an import did (or, for a dry run or a refused import, would have done).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct ImportReport {
     pub kind: Option<Kind>,
     /// The recognised format (`pipedrive`, `hubspot`, `salesforce`, `throughline`), if any.
