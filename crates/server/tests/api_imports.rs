@@ -86,7 +86,7 @@ async fn finished_jobs_outlive_a_restart(app: &mut App) {
         .await
         .not_found();
     let mine = app.get(&rita, "/imports").await.ok(200).clone();
-    assert_eq!(ids(&mine), [failed_id.clone()]);
+    assert_eq!(ids(&mine), std::slice::from_ref(&failed_id));
     let hers = app
         .get(&rita, &format!("/imports/{failed_id}"))
         .await
