@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use std::sync::Arc;
-use throughline_core::deal::{Deal, DealStatus};
+use throughline_core::deal::{CreatedRecord, Deal, DealStatus};
 use throughline_core::event::EventKind;
 use throughline_core::rollup::{Close, DealTimeline, Entry, Rollup, StageOrder, add_deal_rollup};
 use throughline_core::time::{day_of_ms, to_ms};
@@ -51,7 +51,7 @@ struct StageInfo {
 
 #[derive(Serialize)]
 struct Created<'a> {
-    after: &'a Deal,
+    after: CreatedRecord<'a>,
 }
 
 #[derive(Serialize)]
@@ -323,7 +323,9 @@ impl DealWriter {
                 created_ms,
                 EventKind::DealCreated,
                 &id,
-                to_json(&Created { after: &created })?,
+                to_json(&Created {
+                    after: CreatedRecord::from(&created),
+                })?,
             );
 
             let mut version = 1;

@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use throughline_core::criteria::{self, CriterionKind};
-use throughline_core::deal::{Deal, DealPatch, DealStatus, NewDeal, changes, check_reason};
+use throughline_core::deal::{
+    CreatedRecord, Deal, DealPatch, DealStatus, NewDeal, changes, check_reason,
+};
 use throughline_core::event::{Event, EventKind};
 use throughline_core::pipeline::{Pipeline, Stage};
 use throughline_core::time::{from_ms, to_ms};
@@ -359,7 +361,7 @@ pub async fn create_from(tx: &mut Tx, ctx: &Ctx, new: NewDeal, origin: Origin) -
         ctx.at_ms(),
         EventKind::DealCreated,
         &deal.id.to_string(),
-        &json!({ "after": deal }),
+        &json!({ "after": CreatedRecord::from(&deal) }),
     )
     .await?;
     spans::open(
