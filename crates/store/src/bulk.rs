@@ -4,8 +4,8 @@
 //! when it closed. The writer lays that past out exactly as the single-deal operations would
 //! have recorded it had they been called at those instants — the same events, spans, snapshot
 //! deltas and report-table contributions — but written in batches, many times faster than one
-//! operation per change (a first import of a million deals in about 15 s; see BENCHMARKS.md). A test
-//! checks that both paths give the same snapshots and reports.
+//! operation per change (a first import of a million deals in about 15 s; see BENCHMARKS.md).
+//! A test checks that both paths give the same snapshots and reports.
 
 use std::collections::HashMap;
 
