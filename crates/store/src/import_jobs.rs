@@ -51,13 +51,23 @@ pub async fn get(tx: &mut Tx, id: &str) -> Result<Option<(UserId, String)>> {
 /// The JSON of the latest `limit` finished jobs, newest first: everyone's, or those
 /// `started_by` started.
 pub async fn recent(tx: &mut Tx, started_by: Option<UserId>, limit: i64) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = on_conn!(tx, c => sqlx::query_as(
-        "SELECT view FROM import_jobs WHERE ($1 IS NULL OR started_by = $1)
-         ORDER BY created_at DESC, id DESC LIMIT $2",
-    )
-    .bind(started_by.map(|u| u.to_string()))
-    .bind(limit)
-    .fetch_all(&mut *c)
-    .await)?;
+    // One statement per case, not `($1 IS NULL OR started_by = $1)`: SQLite plans before it
+    // sees the value, and would walk everyone's jobs for one user's.
+    let rows: Vec<(String,)> = match started_by {
+        None => on_conn!(tx, c => sqlx::query_as(
+            "SELECT view FROM import_jobs ORDER BY created_at DESC, id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await)?,
+        Some(user) => on_conn!(tx, c => sqlx::query_as(
+            "SELECT view FROM import_jobs WHERE started_by = $1
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(user.to_string())
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await)?,
+    };
     Ok(rows.into_iter().map(|(view,)| view).collect())
 }
